@@ -404,6 +404,19 @@ def test_sarif_duplicate_fingerprints_are_told_apart(sarif_validator: Draft4Vali
     assert list(sarif_validator.iter_errors(doc)) == []
 
 
+def test_sarif_input_errors_are_notifications(sarif_validator: Draft4Validator) -> None:
+    errors = [{"file": "bad.yaml", "line": 3, "column": 1, "message": "expected a mapping"}]
+    doc = _sarif(make_report([], extra={"errors": errors}))
+    assert list(sarif_validator.iter_errors(doc)) == []
+    (inv,) = doc["runs"][0]["invocations"]
+    assert inv["executionSuccessful"] is False
+    (note,) = inv["toolExecutionNotifications"]
+    assert note["message"]["text"] == "expected a mapping"
+    loc = note["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "bad.yaml"
+    assert loc["region"] == {"startLine": 3, "startColumn": 1}
+
+
 def test_sarif_code_missing_from_catalogue(sarif_validator: Draft4Validator) -> None:
     f = Finding("parse-error", "TL001", Severity.ERROR, "bad", "x.yaml", 0, 0)
     doc = _sarif(make_report([f]))

@@ -146,6 +146,25 @@ def _related(f: Finding, report: Report, artifacts: dict[str, int]) -> list[dict
     return out
 
 
+def _invocation(report: Report, artifacts: dict[str, int]) -> dict[str, Any]:
+    """``executionSuccessful``, false with input errors (``extra["errors"]``), listed as
+    tool execution notifications."""
+    errors = report.extra.get("errors")
+    notes = []
+    for e in errors if isinstance(errors, list) else []:
+        if not isinstance(e, dict):
+            e = {"message": str(e)}
+        note: dict[str, Any] = {"level": "error", "message": {"text": str(e.get("message", ""))}}
+        if e.get("file"):
+            region = _region(e.get("line"), e.get("column"))
+            note["locations"] = [_location(str(e["file"]), region, report, artifacts)]
+        notes.append(note)
+    invocation: dict[str, Any] = {"executionSuccessful": not notes}
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
+    return invocation
+
+
 def build(report: Report) -> dict[str, Any]:
     """The SARIF log as a JSON-ready dict."""
     descriptors: list[dict[str, Any]] = []
@@ -193,7 +212,7 @@ def build(report: Report) -> dict[str, Any]:
                 "rules": descriptors,
             }
         },
-        "invocations": [{"executionSuccessful": True}],
+        "invocations": [_invocation(report, artifacts)],
         "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(report)}},
         "artifacts": [{"location": _uri(file, report)} for file in files],
         "results": results,
