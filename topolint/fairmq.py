@@ -452,8 +452,12 @@ class _Importer:
         raw_method, method_src = get("method")
         method = None if method_src is None else self.string(method_src, raw_method, "method")
         found: dict[str, list[tuple[str, Position]]] = {"bind": [], "connect": []}
-        for offset, piece in _split_endpoints(address):
-            pos = self.piece_pos(addr_src, offset, piece)
+        pieces = list(_split_endpoints(address))
+        for offset, piece in pieces:
+            # one endpoint: the address value itself; several: each inside the string
+            pos = (
+                self.vpos(addr_src) if len(pieces) == 1 else self.piece_pos(addr_src, offset, piece)
+            )
             if not piece:
                 raise InputError(
                     f"{label}: empty endpoint in address {address!r}",
