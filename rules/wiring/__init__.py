@@ -1,0 +1,1 @@
+"""Wiring rules: how sockets meet."""

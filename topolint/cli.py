@@ -1,0 +1,297 @@
+"""The ``topolint`` command line: a thin layer over the engine, analyses and reporters.
+
+Exit codes (SPEC §4): 0 nothing at or above the fail level; 1 findings (``run``: a
+prediction confirmed or the model violated; ``diff``: breaking changes); 2 the input or
+the command line is wrong.  Input errors are one line ``file:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from topolint import __version__
+from topolint.errors import InputError, UsageError
+
+app = typer.Typer(
+    name="topolint",
+    help="Static analysis for ZeroMQ-style message-passing topologies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+import_app = typer.Typer(help="Convert other topology formats to topolint YAML.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+FORMATS = ["text", "json", "sarif", "github", "junit", "gitlab"]
+
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="Set a ${VARIABLE}: --var NAME=VALUE (repeatable)."),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"topolint: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out += [s.strip() for s in v.split(",") if s.strip()]
+    return out
+
+
+def _variables(values: list[str] | None) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        name, eq, value = v.partition("=")
+        if not eq or not name:
+            raise UsageError(f"--var expects NAME=VALUE, got {v!r}")
+        out[name.strip()] = value
+    return out
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"topolint {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Static analysis for ZeroMQ-style message-passing topologies."""
+
+
+@app.command()
+def check(
+    paths: Annotated[list[str], typer.Argument(help="Topology files or folders.")],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+    ] = None,
+    select: Annotated[list[str] | None, typer.Option(help="Rules to run: names, codes or code prefixes.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Rules to skip: names, codes or code prefixes.")] = None,
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="Lowest severity that fails: error, warning, info.")
+    ] = None,
+    var: VarOpt = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Configuration file.")] = None,
+    output_file: Annotated[
+        list[str] | None,
+        typer.Option("--output-file", "-o", help="Also write FORMAT:FILE (repeatable), e.g. sarif:out.sarif."),
+    ] = None,
+    baseline: Annotated[Path | None, typer.Option(help="Fail only on findings not in this baseline.")] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option("--write-baseline", help="Record today's findings as the baseline.")
+    ] = None,
+    skip_non_topologies: Annotated[
+        bool,
+        typer.Option("--skip-non-topologies", help="Skip named YAML/JSON files that are not topologies."),
+    ] = False,
+    color: Annotated[bool | None, typer.Option("--color/--no-color", help="Colour the text output.")] = None,
+) -> None:
+    """Lint topology files or folders."""
+    from topolint.checking import run_check
+
+    code = run_check(
+        paths,
+        fmt=format,
+        select=_split(select),
+        ignore=_split(ignore),
+        fail_on=fail_on,
+        variables=_variables(var),
+        config=config,
+        outputs=output_file or [],
+        baseline=baseline,
+        write_baseline=write_baseline,
+        scanning=skip_non_topologies,
+        color=color,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def analyze(
+    path: Annotated[Path, typer.Argument(help="Topology file.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    var: VarOpt = None,
+    kernel: Annotated[
+        str, typer.Option(help="OS buffer limits: 'file' (the file's kernel block / Linux defaults) or 'host'.")
+    ] = "file",
+) -> None:
+    """Throughput, latency and per-connection / per-process memory bounds."""
+    from topolint.analysis import analyze as run_analysis
+    from topolint.analysis import render_text
+    from topolint.engine import load
+    from topolint.graph import build_graph
+
+    if format not in ("text", "json"):
+        raise UsageError(f"unknown format {format!r}: expected text or json")
+    if kernel not in ("file", "host"):
+        raise UsageError(f"unknown --kernel {kernel!r}: expected file or host")
+    topo = load(path, _variables(var))
+    if kernel == "host":
+        from topolint.queue_model import Kernel
+
+        topo.kernel = Kernel.from_host()
+    result = run_analysis(topo, build_graph(topo))
+    if format == "json":
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        typer.echo(render_text(result), nl=False)
+
+
+@app.command()
+def render(
+    path: Annotated[Path, typer.Argument(help="Topology file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .svg, .png, .dot or .mmd.")],
+    findings: Annotated[bool, typer.Option("--findings/--no-findings", help="Highlight findings.")] = True,
+    var: VarOpt = None,
+) -> None:
+    """Draw the topology (owners as clusters, findings in red)."""
+    from topolint.render import render_file
+
+    render_file(path, output, findings=findings, variables=_variables(var))
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def run(
+    path: Annotated[Path, typer.Argument(help="Topology file.")],
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario",
+            help="stall=PROCESS, late-start=PROCESS:DELAY, kill=PROCESS@FRACTION, drop-end-of-data=PROCESS.",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 30.0,
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    var: VarOpt = None,
+) -> None:
+    """Run the topology with real ZeroMQ sockets on loopback and check the predictions."""
+    from topolint.executor import run as execute
+
+    if format not in ("text", "json"):
+        raise UsageError(f"unknown format {format!r}: expected text or json")
+    text, code = execute(path, scenarios=scenario or [], timeout=timeout, variables=_variables(var), fmt=format)
+    typer.echo(text, nl=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The old version.")],
+    new: Annotated[Path, typer.Argument(help="The new version.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    var: VarOpt = None,
+) -> None:
+    """What changed between two versions, breaking or not, per affected owner."""
+    from topolint.diff import diff_files
+
+    if format not in ("text", "json"):
+        raise UsageError(f"unknown format {format!r}: expected text or json")
+    text, code = diff_files(old, new, fmt=format, variables=_variables(var))
+    typer.echo(text, nl=False)
+    raise typer.Exit(code)
+
+
+@app.command("rules")
+def rules_cmd(
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """List the rule catalogue."""
+    from topolint.engine import catalogue
+
+    cats = catalogue()
+    if format == "json":
+        typer.echo(
+            json.dumps(
+                [
+                    {"name": r.name, "code": r.code, "severity": r.severity.value, "family": r.family, "summary": r.summary}
+                    for r in cats
+                ],
+                indent=2,
+            )
+        )
+        return
+    for r in cats:
+        typer.echo(f"{r.code:<7} {r.name:<28} {r.severity.value:<8} {r.summary}")
+
+
+@app.command()
+def explain(rule: Annotated[str, typer.Argument(help="Rule name or code.")]) -> None:
+    """Show one rule's documentation."""
+    from topolint.engine import rule_by_name
+
+    info = rule_by_name(rule)
+    typer.echo(info.docs, nl=False)
+    typer.echo(f"\nDefault severity: {info.severity.value}. More: {info.help_uri}")
+
+
+@app.command()
+def schema(
+    config: Annotated[bool, typer.Option("--config", help="The configuration file's schema instead.")] = False,
+) -> None:
+    """Print the JSON Schema of the topology format."""
+    if config:
+        from topolint.config import config_schema
+
+        typer.echo(json.dumps(config_schema(), indent=2))
+        return
+    from topolint.schema import topology_schema
+
+    typer.echo(json.dumps(topology_schema(), indent=2))
+
+
+@import_app.command("fairmq")
+def import_fairmq(
+    file: Annotated[Path, typer.Argument(help="FairMQ JSON channel configuration.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Convert a FairMQ JSON configuration to topolint YAML."""
+    from topolint.fairmq import is_fairmq, to_native, to_yaml
+    from topolint.loader import load_file
+
+    doc = load_file(file)
+    if not is_fairmq(doc.data):
+        raise InputError("not a FairMQ configuration (no 'fairMQOptions' key)", str(file), 1, 1)
+    text = to_yaml(to_native(doc).data)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: run the app, turning input and usage errors into exit code 2."""
+    try:
+        return app(args=argv, standalone_mode=True)
+    except InputError as e:
+        typer.echo(str(e), err=True)
+        sys.exit(2)
+    except UsageError as e:
+        typer.echo(f"topolint: {e}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("topolint: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as e:  # an internal error: one line, exit 2 (set TOPOLINT_DEBUG=1 for the traceback)
+        if os.environ.get("TOPOLINT_DEBUG"):
+            raise
+        typer.echo(f"topolint: internal error: {type(e).__name__}: {e} (set TOPOLINT_DEBUG=1 for details)", err=True)
+        sys.exit(2)

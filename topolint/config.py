@@ -1,0 +1,130 @@
+"""Configuration: ``[tool.topolint]`` in ``pyproject.toml`` or ``.topolint.yaml``.
+
+The nearest configuration file to a checked file wins (searching upwards from its folder);
+``--config FILE`` overrides discovery.  Keys (all optional)::
+
+    select: [ALL]                 # rule names, codes or code prefixes
+    ignore: []
+    per-file-ignores: {"tests/*.yaml": [hardcoded-endpoint]}
+    severity: {dead-output: info}  # per-rule severity overrides
+    fail-on: warning
+    rules: {hardcoded-endpoint: {allow-hosts: ["build-*"]}}   # rule options
+
+Unknown keys are errors with a "did you mean"; the file has a JSON Schema
+(``topolint schema --config``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from topolint.errors import InputError
+
+CONFIG_NAMES = (".topolint.yaml", ".topolint.yml", "pyproject.toml")
+_SEVERITIES = ["error", "warning", "info"]
+_selectors = {"type": "array", "items": {"type": "string"}}
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "topolint configuration",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "select": _selectors,
+        "ignore": _selectors,
+        "extend-select": _selectors,
+        "per-file-ignores": {"type": "object", "additionalProperties": _selectors},
+        "severity": {"type": "object", "additionalProperties": {"enum": _SEVERITIES}},
+        "fail-on": {"enum": _SEVERITIES},
+        "rules": {"type": "object", "additionalProperties": {"type": "object"}},
+        "variables": {"type": "object", "additionalProperties": {"type": "string"}},
+        "format": {"enum": ["text", "json", "sarif", "github", "junit", "gitlab"]},
+    },
+}
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of the configuration."""
+    return CONFIG_SCHEMA
+
+
+@dataclass
+class Config:
+    """A loaded configuration (empty when there is none)."""
+
+    source: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+def _validate(values: Any, source: str, doc: Any = None) -> dict[str, Any]:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    error = best_match(Draft202012Validator(CONFIG_SCHEMA).iter_errors(values))
+    if error is None:
+        return dict(values)
+    path = tuple(error.absolute_path)
+    line = col = None
+    message = error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        if extra:
+            key = extra[0]
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            message = f"unknown configuration key {key!r}" + (
+                f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(allowed)}"
+            )
+            path = (*path, key)
+    if doc is not None:
+        pos = doc.position(path)
+        line, col = pos.line, pos.column
+    where = ".".join(map(str, path))
+    raise InputError(f"configuration {where + ': ' if where else ''}{message}", source, line, col)
+
+
+def load_config(path: Path) -> Config:
+    """Load one configuration file (``pyproject.toml`` reads ``[tool.topolint]``)."""
+    source = str(path)
+    if path.name.endswith(".toml"):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read configuration: {e}", source) from None
+        except tomllib.TOMLDecodeError as e:
+            raise InputError(f"invalid TOML: {e}", source) from None
+        values = data.get("tool", {}).get("topolint")
+        if values is None:
+            return Config(source, {})
+        return Config(source, _validate(values, source))
+    from topolint.loader import load_file
+
+    doc = load_file(path)
+    return Config(source, _validate(doc.data or {}, source, doc))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest configuration file at or above ``start`` (a ``pyproject.toml`` counts
+    only when it has a ``[tool.topolint]`` table)."""
+    folder = start if start.is_dir() else start.parent
+    folder = folder.resolve()
+    for d in (folder, *folder.parents):
+        for name in CONFIG_NAMES:
+            candidate = d / name
+            if candidate.is_file():
+                if name == "pyproject.toml":
+                    try:
+                        text = candidate.read_text(encoding="utf-8")
+                    except OSError:
+                        continue
+                    if "[tool.topolint" not in text:
+                        continue
+                return candidate
+    return None

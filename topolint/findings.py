@@ -1,0 +1,110 @@
+"""Findings: what the engine reports, and the facts rules yield.
+
+A rule yields :class:`Fact` objects (what is wrong, and where in the document); the
+engine turns each fact into a :class:`Finding` by stamping the rule's name, code and
+severity, resolving the element path to a file position, applying suppressions and
+sorting.  Reporters only ever see :class:`Finding`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+#: Element path inside a topology document, e.g. ``("processes", "camera", "sockets", "out")``.
+Path = tuple[str | int, ...]
+
+
+class Severity(str, Enum):
+    """Severity of a finding, ordered ``info < warning < error``."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Position:
+    """A 1-based line and column in a file."""
+
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+
+@dataclass
+class Fact:
+    """What a rule reports: a message about one element of the document.
+
+    ``path`` names the element at fault (the engine turns it into file, line and
+    column).  ``subject`` names graph nodes or edges (process instances,
+    ``process.socket`` ids) for de-duplication, diagram highlighting and run
+    verdicts.  ``related`` lists other element paths worth showing.
+    """
+
+    message: str
+    path: Path = ()
+    subject: tuple[str, ...] = ()
+    related: tuple[Path, ...] = ()
+    fix: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    """One reported problem, fully located."""
+
+    rule: str
+    code: str
+    severity: Severity
+    message: str
+    file: str
+    line: int
+    column: int
+    path: Path = ()
+    end_line: int | None = None
+    end_column: int | None = None
+    subject: tuple[str, ...] = ()
+    related: tuple[dict[str, Any], ...] = ()
+    fix: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def element(self) -> str:
+        """The element path as dotted text, e.g. ``processes.camera.sockets.out``."""
+        return ".".join(str(p) for p in self.path)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable id: rule + file + element path + subject; not the line number."""
+        raw = "\x1f".join([self.rule, self.file, self.element, ",".join(self.subject)])
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.file, self.line, self.column, self.code, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (SPEC §4 keys first)."""
+        return {
+            "rule": self.rule,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "element": self.element,
+            "subject": list(self.subject),
+            "related": list(self.related),
+            "fix": self.fix,
+            "fingerprint": self.fingerprint,
+        }

@@ -1,0 +1,333 @@
+"""Wiring: where sockets meet.  The one place that knows how endpoints resolve.
+
+:func:`build_graph` turns a :class:`~topolint.model.Topology` into a
+:class:`TopologyGraph` whose ``g`` is a :class:`networkx.MultiDiGraph`:
+
+* nodes are process instances (``camera``, or ``worker[0]``, ``worker[1]`` … for
+  replicas; attribute ``kind="process"``) and unresolved peers (``kind="unresolved"``,
+  id ``?<endpoint>``);
+* each edge is one direction of one connection, from the sending instance to the
+  receiving instance, with attribute ``conn`` (a :class:`Connection`).  Bidirectional
+  pairs (REQ/REP, DEALER/ROUTER, PAIR) have two edges; the reply direction has
+  ``conn.reply = True``.
+
+Resolution follows SPEC §1 "Wiring": logical references ``process.socket``; ``tcp://HOST:PORT``
+meets a bind on the same port by a process on HOST (or a bind naming HOST); ``*`` and
+``0.0.0.0`` bind every interface of the binder's host; ``localhost``/``127.0.0.1`` resolve
+on the connector's own host; ``ipc://PATH`` meets the same path on the same host;
+``inproc://NAME`` only inside one process.  Replicas multiply connections.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+
+from topolint.findings import Path
+from topolint.model import COMPATIBLE, Endpoint, Process, Socket, Topology
+
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
+WILDCARD = {"*", "0.0.0.0", "::", ""}
+#: (sender type, receiver type) pairs along which data flows; both orders for symmetric pairs.
+FLOWS = {
+    ("push", "pull"),
+    ("pub", "sub"),
+    ("pub", "xsub"),
+    ("xpub", "sub"),
+    ("xpub", "xsub"),
+    ("req", "rep"),
+    ("req", "router"),
+    ("dealer", "rep"),
+    ("dealer", "router"),
+    ("dealer", "dealer"),
+    ("router", "router"),
+    ("pair", "pair"),
+}
+#: Pairs that also carry data back (replies).
+BIDIRECTIONAL = {
+    frozenset({"req", "rep"}),
+    frozenset({"req", "router"}),
+    frozenset({"dealer", "rep"}),
+    frozenset({"dealer", "router"}),
+    frozenset({"dealer"}),
+    frozenset({"router"}),
+    frozenset({"pair"}),
+}
+
+
+@dataclass(eq=False)
+class Connection:
+    """One direction of one connection between two socket instances."""
+
+    id: int
+    sender: str  # instance id, e.g. "camera" or "worker[1]"
+    receiver: str
+    sender_socket: Socket | None  # None for an unresolved peer
+    receiver_socket: Socket | None
+    transport: str
+    endpoint: Endpoint  # the connecting endpoint (where a finding about the wire points)
+    bind_endpoint: Endpoint | None = None
+    reply: bool = False
+    mismatch: bool = False
+    unresolved: bool = False
+
+    @property
+    def sender_id(self) -> str:
+        return f"{self.sender}.{self.sender_socket.name}" if self.sender_socket else self.sender
+
+    @property
+    def receiver_id(self) -> str:
+        return f"{self.receiver}.{self.receiver_socket.name}" if self.receiver_socket else self.receiver
+
+    @property
+    def path(self) -> Path:
+        return self.endpoint.path
+
+    @property
+    def message(self) -> str | None:
+        s = self.sender_socket.sends if self.sender_socket else None
+        r = self.receiver_socket.receives if self.receiver_socket else None
+        return s or r
+
+    @property
+    def control(self) -> bool:
+        """Carries only end-of-data (a dedicated control socket on either side)."""
+        return any(s is not None and s.is_control for s in (self.sender_socket, self.receiver_socket))
+
+    @property
+    def data(self) -> bool:
+        """A resolved, well-typed, forward data connection."""
+        return not (self.reply or self.mismatch or self.unresolved or self.control)
+
+
+@dataclass
+class Bind:
+    process: Process
+    socket: Socket
+    endpoint: Endpoint
+
+
+@dataclass
+class TopologyGraph:
+    """The wired topology."""
+
+    topology: Topology
+    g: nx.MultiDiGraph
+    connections: list[Connection] = field(default_factory=list)
+    #: bind endpoints sharing one address: (process.socket, endpoint) lists, for endpoint-conflict
+    conflicts: list[list[Bind]] = field(default_factory=list)
+
+    def instances(self, process: str) -> list[str]:
+        return self.topology.processes[process].instances()
+
+    @cached_property
+    def _by_socket(self) -> dict[tuple[str, str, bool], list[Connection]]:
+        idx: dict[tuple[str, str, bool], list[Connection]] = defaultdict(list)
+        for c in self.connections:
+            if c.sender_socket is not None:
+                idx[(c.sender_socket.process, c.sender_socket.name, True)].append(c)
+            if c.receiver_socket is not None:
+                idx[(c.receiver_socket.process, c.receiver_socket.name, False)].append(c)
+        return idx
+
+    def outgoing(self, socket: Socket) -> list[Connection]:
+        """Connections on which ``socket`` (any replica) sends."""
+        return self._by_socket.get((socket.process, socket.name, True), [])
+
+    def incoming(self, socket: Socket) -> list[Connection]:
+        """Connections on which ``socket`` (any replica) receives."""
+        return self._by_socket.get((socket.process, socket.name, False), [])
+
+    def peers(self, socket: Socket) -> list[Connection]:
+        return self.outgoing(socket) + [c for c in self.incoming(socket) if c not in self.outgoing(socket)]
+
+    @cached_property
+    def flow(self) -> nx.DiGraph:
+        """Process-level data flow: an edge per pair of processes joined by a data connection.
+
+        Edge attribute ``conns`` lists the connections.  Unresolved peers, replies, type
+        mismatches and control-only connections are left out.
+        """
+        f = nx.DiGraph()
+        f.add_nodes_from(self.topology.processes)
+        for c in self.connections:
+            if not c.data:
+                continue
+            assert c.sender_socket and c.receiver_socket
+            u, v = c.sender_socket.process, c.receiver_socket.process
+            if f.has_edge(u, v):
+                f[u][v]["conns"].append(c)
+            else:
+                f.add_edge(u, v, conns=[c])
+        return f
+
+    def sources(self) -> list[str]:
+        """Processes that receive no data."""
+        return [n for n in self.flow if self.flow.in_degree(n) == 0 and self.flow.out_degree(n) > 0]
+
+    def sinks(self) -> list[str]:
+        """Processes that send no data on."""
+        return [n for n in self.flow if self.flow.out_degree(n) == 0 and self.flow.in_degree(n) > 0]
+
+    def iter_instances(self) -> Iterator[tuple[str, Process]]:
+        for p in self.topology.processes.values():
+            for inst in p.instances():
+                yield inst, p
+
+
+def flows(sender: str, receiver: str) -> bool:
+    """Does data flow from a ``sender``-type socket to a ``receiver``-type socket?"""
+    return (sender, receiver) in FLOWS
+
+
+def _target_host(endpoint: Endpoint, connector: Process) -> str:
+    host = endpoint.host or ""
+    return connector.host if host in LOOPBACK else host
+
+
+class _Wiring:
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+        self.g = nx.MultiDiGraph()
+        self.tg = TopologyGraph(topo, self.g)
+        # (transport, port) -> binds ; (host, path) -> binds ; (process, name) -> binds
+        self.tcp: dict[tuple[str, str], list[Bind]] = defaultdict(list)
+        self.ipc: dict[tuple[str, str], list[Bind]] = defaultdict(list)
+        self.inproc: dict[tuple[str, str], list[Bind]] = defaultdict(list)
+        self.inproc_any: dict[str, list[Bind]] = defaultdict(list)
+
+    def run(self) -> TopologyGraph:
+        topo = self.topo
+        for p in topo.processes.values():
+            for i, inst in enumerate(p.instances()):
+                self.g.add_node(
+                    inst, kind="process", process=p.name, replica=i if p.replicas > 1 else None, host=p.host
+                )
+        for p in topo.processes.values():
+            for s in p.sockets.values():
+                for e in s.binds:
+                    self.index_bind(p, s, e)
+        self.find_conflicts()
+        for p in topo.processes.values():
+            for s in p.sockets.values():
+                for e in s.connects:
+                    self.resolve_connect(p, s, e)
+        return self.tg
+
+    def index_bind(self, p: Process, s: Socket, e: Endpoint) -> None:
+        b = Bind(p, s, e)
+        if e.kind == "inproc":
+            self.inproc[(p.name, e.address or "")].append(b)
+            self.inproc_any[e.address or ""].append(b)
+        elif e.kind == "ipc":
+            self.ipc[(p.host, e.address or "")].append(b)
+        elif e.kind != "ref":
+            self.tcp[(e.kind, e.port or "")].append(b)
+
+    def find_conflicts(self) -> None:
+        for binds in self.ipc.values():
+            if len(binds) > 1 or any(b.process.replicas > 1 for b in binds):
+                self.tg.conflicts.append(binds)
+        for binds in self.inproc.values():
+            if len(binds) > 1:
+                self.tg.conflicts.append(binds)
+        for (_, port), binds in self.tcp.items():
+            if port in ("*", "!"):
+                continue
+            by_host: dict[str, list[Bind]] = defaultdict(list)
+            for b in binds:
+                by_host[b.process.host].append(b)
+            for group in by_host.values():
+                if len(group) > 1 or any(b.process.replicas > 1 for b in group):
+                    self.tg.conflicts.append(group)
+
+    def matches(self, p: Process, e: Endpoint) -> list[Bind]:
+        if e.kind == "inproc":
+            return self.inproc.get((p.name, e.address or ""), [])
+        if e.kind == "ipc":
+            return self.ipc.get((p.host, e.address or ""), [])
+        host = _target_host(e, p)
+        out = []
+        for b in self.tcp.get((e.kind, e.port or ""), []):
+            bhost = b.endpoint.host or ""
+            if bhost in WILDCARD:
+                ok = b.process.host == host
+            elif bhost in LOOPBACK:
+                ok = b.process.host == host and b.process.host == p.host
+            else:
+                ok = bhost == (e.host or "") or (b.process.host == host and bhost == host)
+            if ok:
+                out.append(b)
+        return out
+
+    def resolve_connect(self, p: Process, s: Socket, e: Endpoint) -> None:
+        if e.kind == "ref":
+            assert e.ref is not None
+            target = self.topo.socket(*e.ref)
+            if target is None or target.process == p.name and target.name == s.name:
+                self.unresolved(p, s, e)
+                return
+            tp = self.topo.processes[target.process]
+            bind_e = target.binds[0] if target.binds else None
+            self.connect(p, s, tp, target, e, bind_e)
+            return
+        found = self.matches(p, e)
+        if not found:
+            self.unresolved(p, s, e)
+            return
+        for b in found:
+            self.connect(p, s, b.process, b.socket, e, b.endpoint)
+
+    def unresolved(self, p: Process, s: Socket, e: Endpoint) -> None:
+        node = f"?{e.text}"
+        if node not in self.g:
+            self.g.add_node(node, kind="unresolved", process=None, replica=None, host=e.host)
+        for inst in p.instances():
+            if s.can_send or not s.can_receive:
+                self.add(inst, node, s, None, e, None, unresolved=True)
+            else:
+                self.add(node, inst, None, s, e, None, unresolved=True)
+
+    def connect(
+        self, p: Process, s: Socket, tp: Process, t: Socket, e: Endpoint, bind_e: Endpoint | None
+    ) -> None:
+        if flows(s.type, t.type):
+            fwd = (p, s, tp, t)
+        elif flows(t.type, s.type):
+            fwd = (tp, t, p, s)
+        else:
+            fwd = (p, s, tp, t)
+        mismatch = t.type not in COMPATIBLE.get(s.type, frozenset())
+        bidi = frozenset({s.type, t.type}) in BIDIRECTIONAL and not mismatch
+        sp, ss, rp, rs = fwd
+        for si in sp.instances():
+            for ri in rp.instances():
+                if si == ri:
+                    continue
+                self.add(si, ri, ss, rs, e, bind_e, mismatch=mismatch)
+                if bidi:
+                    self.add(ri, si, rs, ss, e, bind_e, reply=True)
+
+    def add(
+        self,
+        u: str,
+        v: str,
+        ss: Socket | None,
+        rs: Socket | None,
+        e: Endpoint,
+        bind_e: Endpoint | None,
+        **flags: bool,
+    ) -> None:
+        transport = bind_e.transport if e.kind == "ref" and bind_e is not None else e.transport
+        c = Connection(len(self.tg.connections), u, v, ss, rs, transport, e, bind_e, **flags)
+        self.tg.connections.append(c)
+        self.g.add_edge(u, v, key=c.id, conn=c)
+
+
+def build_graph(topology: Topology) -> TopologyGraph:
+    """Wire ``topology``: every connection, with unresolved peers kept as nodes."""
+    return _Wiring(topology).run()

@@ -1,0 +1,250 @@
+"""Read YAML or JSON into plain data, keeping the position of every element.
+
+The result is a :class:`Document`: ``data`` (dicts, lists, str, int, float, bool, None) and
+two position maps keyed by element path — where each value starts and, for mapping
+entries, where its key is.  Positions are 1-based.  libyaml's C parser is used when it is
+available.  Only plain YAML is accepted: tags that would construct objects, duplicate keys,
+excessive alias expansion and excessive nesting are input errors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from topolint.errors import InputError
+from topolint.findings import Path, Position
+
+try:  # libyaml is several times faster
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 200
+#: Alias expansion may add at most this many nodes beyond the document's own size.
+ALIAS_BUDGET = 100_000
+
+_STD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_SUPPRESS_RE = re.compile(r"#\s*topolint:\s*(ignore(?:-file)?)(?:\[([^\]]*)\])?\s*(.*)$")
+
+
+@dataclass
+class Suppression:
+    """A ``# topolint: ignore[rule] reason`` comment (or ``ignore-file``)."""
+
+    line: int
+    rules: tuple[str, ...]  # empty: every rule
+    reason: str
+    file_level: bool
+    used: bool = False
+
+
+@dataclass
+class Document:
+    """Loaded data and where each element came from."""
+
+    file: str
+    text: str
+    data: Any
+    value_pos: dict[Path, Position] = field(default_factory=dict)
+    key_pos: dict[Path, Position] = field(default_factory=dict)
+    suppressions: list[Suppression] = field(default_factory=list)
+    format: str = "yaml"
+
+    def position(self, path: Path) -> Position:
+        """Position of the element at ``path``: its key if it has one, else its value.
+
+        Falls back to the nearest ancestor that has a position, then to 1:1.
+        """
+        p = tuple(path)
+        while True:
+            pos = self.key_pos.get(p) or self.value_pos.get(p)
+            if pos is not None:
+                return pos
+            if not p:
+                return Position(1, 1)
+            p = p[:-1]
+
+    def value_position(self, path: Path) -> Position:
+        """Position of the value at ``path`` (e.g. the endpoint string), else :meth:`position`."""
+        return self.value_pos.get(tuple(path)) or self.position(path)
+
+    def error(self, message: str, path: Path = ()) -> InputError:
+        pos = self.value_position(path) if path else Position(1, 1)
+        return InputError(message, self.file, pos.line, pos.column)
+
+
+def _pos(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, doc: Document, node_count: int) -> None:
+        self.doc = doc
+        self.budget = node_count + ALIAS_BUDGET
+        self.loader = _Loader("")
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self._err(node, "too many nodes after alias expansion (possible alias bomb)")
+        if depth > MAX_DEPTH:
+            raise self._err(node, f"nesting deeper than {MAX_DEPTH} levels")
+        self.doc.value_pos[path] = _pos(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != f"{_STD}map":
+                raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
+            out: dict[str, Any] = {}
+            for knode, vnode in node.value:
+                if knode.tag == f"{_STD}merge":
+                    raise self._err(knode, "YAML merge keys ('<<') are not supported")
+                if not isinstance(knode, yaml.ScalarNode):
+                    raise self._err(knode, "mapping keys must be plain scalars")
+                key = self._scalar(knode)
+                key = key if isinstance(key, str) else str(key).lower() if isinstance(key, bool) else str(key)
+                if key in out:
+                    first = self.doc.key_pos[(*path, key)]
+                    raise self._err(
+                        knode, f"duplicate key {key!r} (first defined at line {first.line})"
+                    )
+                self.doc.key_pos[(*path, key)] = _pos(knode.start_mark)
+                out[key] = self.build(vnode, (*path, key), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != f"{_STD}seq":
+                raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
+            return [self.build(v, (*path, i), depth + 1) for i, v in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
+        if node.tag == f"{_STD}timestamp":
+            return str(node.value)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as e:
+            raise self._err(node, f"invalid value {node.value!r}: {e}") from None
+
+    def _err(self, node: yaml.Node, message: str) -> InputError:
+        m = node.start_mark
+        return InputError(message, self.doc.file, m.line + 1, m.column + 1)
+
+
+def _count_nodes(node: yaml.Node, limit: int) -> int:
+    """Count distinct nodes (aliases count once), iteratively; stop past ``limit``."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack and len(seen) <= limit:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack.append(k)
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return len(seen)
+
+
+def _suppressions(text: str) -> list[Suppression]:
+    out = []
+    if "topolint:" not in text:
+        return out
+    for i, line in enumerate(text.splitlines(), start=1):
+        if "#" not in line:
+            continue
+        m = _SUPPRESS_RE.search(line)
+        if m:
+            rules = tuple(r.strip() for r in (m.group(2) or "").split(",") if r.strip())
+            out.append(Suppression(i, rules, m.group(3).strip(), m.group(1) == "ignore-file"))
+    return out
+
+
+def read_text(path: FsPath, display: str) -> str:
+    """Read a file as UTF-8 text, as an :class:`InputError` on any failure."""
+    try:
+        if path.is_dir():
+            raise InputError("is a directory, expected a topology file", display)
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"file too large ({size} bytes; limit {MAX_FILE_BYTES})", display)
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read file: {e.strerror or e}", display) from None
+    if b"\x00" in raw[:8192]:
+        raise InputError("binary file, expected YAML or JSON text", display, 1, 1)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InputError("file is not valid UTF-8 text", display, line, col) from None
+
+
+def load_text(text: str, file: str, fmt: str | None = None) -> Document:
+    """Parse ``text`` (YAML, or JSON when ``fmt == "json"`` or the name ends in .json)."""
+    if fmt is None:
+        fmt = "json" if file.endswith(".json") else "yaml"
+    doc = Document(file=file, text=text, data=None, format=fmt)
+    if not text.strip():
+        raise InputError("empty file, expected a topology", file, 1, 1)
+    if fmt == "json":
+        try:
+            json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as e:
+            raise InputError(f"invalid JSON: {e.msg}", file, e.lineno, e.colno) from None
+        except RecursionError:
+            raise InputError("invalid JSON: nesting too deep", file, 1, 1) from None
+        except ValueError as e:
+            raise InputError(f"invalid JSON: {e}", file, 1, 1) from None
+        # A valid JSON text holds literal tabs only as whitespace: YAML does not like them.
+        text = text.replace("\t", " ")
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context or "invalid YAML"
+        if mark is None:
+            raise InputError(f"invalid YAML: {problem}", file) from None
+        raise InputError(f"invalid YAML: {problem}", file, mark.line + 1, mark.column + 1) from None
+    except yaml.YAMLError as e:
+        raise InputError(f"invalid YAML: {e}", file) from None
+    except RecursionError:
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
+    if node is None:
+        raise InputError("empty document, expected a topology", file, 1, 1)
+    n = _count_nodes(node, 50_000_000)
+    try:
+        doc.data = _Builder(doc, n).build(node, (), 0)
+    except RecursionError:
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
+    doc.suppressions = _suppressions(doc.text)
+    return doc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def load_file(path: FsPath, display: str | None = None) -> Document:
+    """Read and parse one file."""
+    display = display or str(path)
+    text = read_text(path, display)
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    return load_text(text, display, fmt)

@@ -1,0 +1,472 @@
+"""The topology model: typed processes, sockets, endpoints and message types.
+
+:func:`build_topology` turns a validated :class:`~topolint.loader.Document` into a
+:class:`Topology`.  Every element keeps its document path so that findings can point at
+file, line and column.  Units are parsed here and ``${VAR}`` / ``${VAR:-default}``
+references are resolved; both fail as :class:`~topolint.errors.InputError` with the
+element's location.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from topolint.errors import InputError
+from topolint.findings import Path
+from topolint.loader import Document
+from topolint.queue_model import Kernel
+from topolint.units import parse_duration, parse_rate, parse_size
+
+T = TypeVar("T")
+
+#: Which socket types send data, receive data, or both.
+SENDERS = {"push", "pub", "xpub", "req", "rep", "dealer", "router", "pair"}
+RECEIVERS = {"pull", "sub", "xsub", "req", "rep", "dealer", "router", "pair"}
+#: Valid peer types (libzmq's socket_base compatibility table).
+COMPATIBLE: dict[str, frozenset[str]] = {
+    "push": frozenset({"pull"}),
+    "pull": frozenset({"push"}),
+    "pub": frozenset({"sub", "xsub"}),
+    "xpub": frozenset({"sub", "xsub"}),
+    "sub": frozenset({"pub", "xpub"}),
+    "xsub": frozenset({"pub", "xpub"}),
+    "req": frozenset({"rep", "router"}),
+    "rep": frozenset({"req", "dealer"}),
+    "dealer": frozenset({"rep", "dealer", "router"}),
+    "router": frozenset({"req", "dealer", "router"}),
+    "pair": frozenset({"pair"}),
+}
+#: Socket types that block the sender when the peer's queue is full.
+BLOCKING = {"push", "pair", "dealer", "req", "rep"}
+#: Socket types that may silently drop messages when a peer's queue is full.
+LOSSY = {"pub", "xpub", "router"}
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+DEFAULT_HWM = 1000
+MAX_REPLICAS = 100_000
+
+
+@dataclass
+class Endpoint:
+    """One bind or connect endpoint of a socket.
+
+    ``kind`` is ``ref`` (logical ``process.socket``), ``tcp``, ``ipc``, ``inproc`` or
+    another transport name.  ``raw`` is the text as written, ``text`` after variables.
+    """
+
+    raw: str
+    text: str
+    kind: str
+    bind: bool
+    path: Path
+    host: str | None = None
+    port: str | None = None
+    address: str | None = None  # ipc path / inproc name
+    ref: tuple[str, str] | None = None
+    variables: tuple[str, ...] = ()
+
+    @property
+    def transport(self) -> str:
+        return "tcp" if self.kind == "ref" else self.kind
+
+
+@dataclass
+class Socket:
+    """A declared socket of a process (shared by all its replicas)."""
+
+    name: str
+    process: str
+    type: str
+    path: Path
+    binds: list[Endpoint] = field(default_factory=list)
+    connects: list[Endpoint] = field(default_factory=list)
+    sends: str | None = None
+    receives: str | None = None
+    sndhwm: int = DEFAULT_HWM
+    rcvhwm: int = DEFAULT_HWM
+    sndbuf: int | None = None
+    rcvbuf: int | None = None
+    linger: float | None = None  # seconds; None = infinite (libzmq's default -1)
+    immediate: bool = False
+    conflate: bool = False
+    nodrop: bool = False
+    maxmsgsize: int | None = None
+    subscribe: list[str] | None = None
+    curve: str | None = None
+    sync: str | None = None
+    loss_tolerant: bool | None = None
+    carries: list[str] = field(default_factory=lambda: ["data"])
+    declared: frozenset[str] = frozenset()
+
+    @property
+    def id(self) -> str:
+        return f"{self.process}.{self.name}"
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return self.binds + self.connects
+
+    @property
+    def can_send(self) -> bool:
+        return self.type in SENDERS
+
+    @property
+    def can_receive(self) -> bool:
+        return self.type in RECEIVERS
+
+    @property
+    def is_control(self) -> bool:
+        """A dedicated end-of-data control socket (``carries: [end-of-data]``)."""
+        return "data" not in self.carries
+
+    @property
+    def message(self) -> str | None:
+        return self.sends or self.receives
+
+
+@dataclass
+class EndOfData:
+    """How a process treats end-of-data."""
+
+    action: str  # emit | forward | consume | none
+    wait_for: str | int = "all"
+    timeout: float | None = None
+    declared: bool = True
+    path: Path = ()
+
+
+@dataclass
+class Join:
+    """How a process with several inputs matches them."""
+
+    inputs: list[str]
+    match: str
+    max_pending: int | None
+    timeout: float | None
+    on_timeout: str | None
+    path: Path
+
+
+@dataclass
+class Process:
+    """A declared process; ``replicas`` identical instances of it run."""
+
+    name: str
+    path: Path
+    owner: str | None = None
+    host: str = "localhost"
+    host_declared: bool = False
+    replicas: int = 1
+    memory_limit: int | None = None
+    rate: float | None = None
+    count: int | None = None
+    service_time: float | None = None
+    period: float | None = None
+    phase: float | None = None
+    filters: bool = False
+    lifecycle: str = "per-run"
+    on_start: list[str] = field(default_factory=list)
+    end_of_data: EndOfData | None = None
+    join: Join | None = None
+    sockets: dict[str, Socket] = field(default_factory=dict)
+
+    def instances(self) -> list[str]:
+        """Instance ids: ``name`` or ``name[0]``, ``name[1]``, ... for replicas."""
+        if self.replicas == 1:
+            return [self.name]
+        return [f"{self.name}[{i}]" for i in range(self.replicas)]
+
+    @property
+    def inputs(self) -> list[Socket]:
+        return [s for s in self.sockets.values() if s.can_receive and not s.is_control]
+
+    @property
+    def outputs(self) -> list[Socket]:
+        return [s for s in self.sockets.values() if s.can_send and not s.is_control]
+
+
+@dataclass
+class MessageType:
+    """A message contract."""
+
+    name: str
+    path: Path
+    max_size: int | None = None
+    key: str | None = None
+    encoding: str | None = None
+    version: str | None = None
+    schema: Any = None
+    loss_tolerant: bool | None = None
+
+
+@dataclass
+class Topology:
+    """A whole topology declaration."""
+
+    name: str
+    file: str
+    document: Document
+    environment: str | None = None
+    runs: str = "finite"
+    environments: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    kernel: Kernel = field(default_factory=Kernel)
+    kernel_declared: bool = False
+    defaults: dict[str, Any] = field(default_factory=dict)
+    messages: dict[str, MessageType] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    source_format: str = "topolint"
+
+    def socket(self, process: str, socket: str) -> Socket | None:
+        p = self.processes.get(process)
+        return p.sockets.get(socket) if p else None
+
+    def message(self, name: str | None) -> MessageType | None:
+        return self.messages.get(name) if name else None
+
+    def message_of(self, sock: Socket) -> MessageType | None:
+        return self.message(sock.message)
+
+
+class _Builder:
+    def __init__(self, doc: Document, variables: Mapping[str, str]) -> None:
+        self.doc = doc
+        self.variables = variables
+
+    def err(self, path: Path, message: str) -> InputError:
+        return self.doc.error(message, path)
+
+    def unit(self, path: Path, value: Any, parse: Callable[[Any], T]) -> T:
+        value = self.subst(path, value) if isinstance(value, str) else value
+        try:
+            return parse(value)
+        except ValueError as e:
+            raise self.err(path, str(e)) from None
+
+    def subst(self, path: Path, text: str) -> str:
+        if "${" not in text:
+            return text
+
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in self.variables:
+                return self.variables[name]
+            if default is not None:
+                return default
+            raise self.err(
+                path,
+                f"unresolved variable ${{{name}}}: pass --var {name}=VALUE, set it in the "
+                f"environment, or write ${{{name}:-default}}",
+            )
+
+        out = _VAR.sub(repl, text)
+        if "${" in out:
+            raise self.err(path, f"malformed variable reference in {text!r}: expected ${{NAME}}")
+        return out
+
+    def endpoint(self, path: Path, raw: str, bind: bool) -> Endpoint:
+        text = self.subst(path, raw)
+        names = tuple(m.group(1) for m in _VAR.finditer(raw))
+        if "://" not in text:
+            proc, dot, sock = text.partition(".")
+            if not dot or not proc or not sock:
+                raise self.err(
+                    path,
+                    f"invalid endpoint {text!r}: expected a reference 'process.socket' or "
+                    "'tcp://HOST:PORT', 'ipc://PATH', 'inproc://NAME'",
+                )
+            return Endpoint(raw, text, "ref", bind, path, ref=(proc, sock), variables=names)
+        scheme, _, rest = text.partition("://")
+        scheme = scheme.lower()
+        if scheme in ("ipc", "inproc"):
+            if not rest:
+                raise self.err(path, f"invalid endpoint {text!r}: empty {scheme} address")
+            return Endpoint(raw, text, scheme, bind, path, address=rest, variables=names)
+        if scheme in ("tcp", "ws", "wss", "udp", "tipc", "pgm", "epgm", "norm", "vmci"):
+            host, port = _split_host_port(rest)
+            if host is None or not port:
+                raise self.err(path, f"invalid endpoint {text!r}: expected {scheme}://HOST:PORT")
+            if port not in ("*", "!") and not port.isdigit():
+                raise self.err(path, f"invalid port {port!r} in endpoint {text!r}")
+            if bind and ";" in host:
+                raise self.err(path, f"invalid bind endpoint {text!r}")
+            if ";" in host:  # tcp://source;dest
+                host = host.split(";", 1)[1]
+            return Endpoint(raw, text, scheme, bind, path, host=host, port=port, variables=names)
+        raise self.err(path, f"unknown transport {scheme!r} in endpoint {text!r}")
+
+    def endpoints(self, path: Path, value: Any, bind: bool) -> list[Endpoint]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [self.endpoint(path, value, bind)]
+        return [self.endpoint((*path, i), v, bind) for i, v in enumerate(value)]
+
+    def socket(self, pname: str, name: str, data: dict[str, Any], path: Path, defaults: dict[str, Any]) -> Socket:
+        if "." in name or "[" in name:
+            raise self.err(path, f"socket name {name!r} must not contain '.' or '['")
+        s = Socket(name=name, process=pname, type=data["type"], path=path, declared=frozenset(data))
+        s.binds = self.endpoints((*path, "bind"), data.get("bind"), True)
+        s.connects = self.endpoints((*path, "connect"), data.get("connect"), False)
+        s.sends = data.get("sends")
+        s.receives = data.get("receives")
+        merged = {**defaults, **data}
+        s.sndhwm = int(merged.get("sndhwm", DEFAULT_HWM))
+        s.rcvhwm = int(merged.get("rcvhwm", DEFAULT_HWM))
+        for opt in ("sndbuf", "rcvbuf", "maxmsgsize"):
+            if opt in merged:
+                where = (*path, opt) if opt in data else ("defaults", opt)
+                v = self.unit(where, merged[opt], parse_size)
+                setattr(s, opt, v or None)
+        if "linger" in merged:
+            where = (*path, "linger") if "linger" in data else ("defaults", "linger")
+            v = merged["linger"]
+            if v in (-1, "-1", "infinite", "inf"):
+                s.linger = None
+            else:
+                s.linger = self.unit(where, v, parse_duration)
+        s.immediate = bool(merged.get("immediate", False))
+        s.conflate = bool(merged.get("conflate", False))
+        s.nodrop = bool(merged.get("nodrop", False))
+        s.subscribe = data.get("subscribe")
+        s.curve = data.get("curve")
+        s.sync = data.get("sync")
+        s.loss_tolerant = data.get("loss_tolerant")
+        s.carries = list(data.get("carries", ["data"]))
+        return s
+
+    def process(self, name: str, data: dict[str, Any], defaults: dict[str, Any]) -> Process:
+        path: Path = ("processes", name)
+        if "." in name or "[" in name or not name:
+            raise self.err(path, f"process name {name!r} must not be empty or contain '.' or '['")
+        p = Process(name=name, path=path, owner=data.get("owner"))
+        if "host" in data:
+            p.host = self.subst((*path, "host"), data["host"]).strip() or "localhost"
+            p.host_declared = True
+        if "replicas" in data:
+            raw = data["replicas"]
+            text = self.subst((*path, "replicas"), raw) if isinstance(raw, str) else raw
+            try:
+                p.replicas = int(text)
+            except (TypeError, ValueError):
+                raise self.err((*path, "replicas"), f"invalid replicas {raw!r}: expected an integer") from None
+            if not 1 <= p.replicas <= MAX_REPLICAS:
+                raise self.err((*path, "replicas"), f"replicas must be between 1 and {MAX_REPLICAS}")
+        if "memory_limit" in data:
+            p.memory_limit = self.unit((*path, "memory_limit"), data["memory_limit"], parse_size)
+        if "rate" in data:
+            p.rate = self.unit((*path, "rate"), data["rate"], parse_rate)
+        if "count" in data:
+            p.count = self.unit((*path, "count"), data["count"], _parse_count)
+        for key in ("service_time", "period", "phase"):
+            if key in data:
+                setattr(p, key, self.unit((*path, key), data[key], parse_duration))
+        p.filters = bool(data.get("filters", False))
+        p.lifecycle = data.get("lifecycle", "per-run")
+        p.on_start = list(data.get("on_start", []))
+        eod = data.get("end_of_data")
+        epath = (*path, "end_of_data")
+        if isinstance(eod, str):
+            p.end_of_data = EndOfData(eod, path=epath)
+        elif isinstance(eod, dict):
+            timeout = eod.get("timeout")
+            p.end_of_data = EndOfData(
+                eod["action"],
+                wait_for=eod.get("wait_for", "all"),
+                timeout=None if timeout is None else self.unit((*epath, "timeout"), timeout, parse_duration),
+                path=epath,
+            )
+        join = data.get("join")
+        if join is not None:
+            jpath = (*path, "join")
+            timeout = join.get("timeout")
+            p.join = Join(
+                inputs=list(join.get("inputs", [])),
+                match=join["match"],
+                max_pending=join.get("max_pending"),
+                timeout=None if timeout is None else self.unit((*jpath, "timeout"), timeout, parse_duration),
+                on_timeout=join.get("on_timeout"),
+                path=jpath,
+            )
+            for i, inp in enumerate(p.join.inputs):
+                if inp not in data.get("sockets", {}):
+                    raise self.err((*jpath, "inputs", i), f"join input {inp!r} is not a socket of {name!r}")
+        for sname, sdata in (data.get("sockets") or {}).items():
+            p.sockets[sname] = self.socket(name, sname, sdata, (*path, "sockets", sname), defaults)
+        return p
+
+    def message(self, name: str, data: dict[str, Any]) -> MessageType:
+        path: Path = ("messages", name)
+        m = MessageType(name=name, path=path, key=data.get("key"), encoding=data.get("encoding"))
+        if "max_size" in data:
+            m.max_size = self.unit((*path, "max_size"), data["max_size"], parse_size)
+        if "version" in data:
+            m.version = str(data["version"])
+        m.schema = data.get("schema")
+        m.loss_tolerant = data.get("loss_tolerant")
+        return m
+
+
+def _parse_count(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"invalid count {value!r}: expected a whole number")
+    try:
+        n = int(str(value).replace("_", ""))
+    except ValueError:
+        raise ValueError(f"invalid count {value!r}: expected a whole number") from None
+    if n < 0:
+        raise ValueError(f"invalid count {value!r}: must not be negative")
+    return n
+
+
+def _split_host_port(rest: str) -> tuple[str | None, str | None]:
+    rest = rest.split("/", 1)[0]
+    if rest.startswith("["):
+        host, sep, tail = rest[1:].partition("]")
+        return (host, tail[1:] if tail.startswith(":") else None) if sep else (None, None)
+    host, sep, port = rest.rpartition(":")
+    if not sep:
+        return rest, None
+    return host, port
+
+
+def build_topology(
+    doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True
+) -> Topology:
+    """Build the model of a validated document.
+
+    Variables come from ``variables`` first, then (with ``use_environ``) the environment.
+    """
+    env: dict[str, str] = dict(os.environ) if use_environ else {}
+    env.update(variables or {})
+    b = _Builder(doc, env)
+    data = doc.data
+    kernel_data = data.get("kernel") or {}
+    try:
+        kernel = Kernel.from_mapping(kernel_data)
+    except (TypeError, ValueError) as e:
+        raise b.err(("kernel",), f"invalid kernel block: {e}") from None
+    topo = Topology(
+        name=data["name"],
+        file=doc.file,
+        document=doc,
+        environment=data.get("environment"),
+        runs=data.get("runs", "finite"),
+        environments={k: dict(v) for k, v in (data.get("environments") or {}).items()},
+        kernel=kernel,
+        kernel_declared=bool(kernel_data),
+        defaults=dict(data.get("defaults") or {}),
+        variables=dict(variables or {}),
+        source_format="fairmq" if "x-fairmq" in data else "topolint",
+    )
+    if topo.environment:
+        topo.environment = b.subst(("environment",), topo.environment)
+    for name, mdata in (data.get("messages") or {}).items():
+        topo.messages[name] = b.message(name, mdata)
+    for name, pdata in data["processes"].items():
+        topo.processes[name] = b.process(name, pdata, topo.defaults)
+    return topo
