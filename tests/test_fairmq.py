@@ -389,6 +389,7 @@ PULL = OPTS + '[{"id": "a", "channels": [{"name": "c", "type": "pull",\n'
             2,
             "did you mean 'address'",
         ),
+        (PULL + '"numSockets": 1000000000}]}]}}', 2, "more than"),
         (
             PULL + '"transport": "udp"}]}]}}',
             2,

@@ -62,6 +62,8 @@ TRANSPORTS = ("default", "zeromq", "shmem", "nanomsg", "ofi")
 #: FairMQ's defaults (``fair::mq::Channel``).
 DEFAULT_BUF_SIZE = 1000
 DEFAULT_LINGER_MS = 500
+#: More sub-sockets than this in one channel is taken as a mistake, not a topology.
+MAX_SOCKETS = 100_000
 
 #: Integer fields of a channel or ``sockets`` entry (FairMQ reads them with ``get<int>``).
 INT_FIELDS = (
@@ -303,6 +305,10 @@ class _Importer:
         num = 0
         if "numSockets" in ch:
             num = self.integer((*path, "numSockets"), ch["numSockets"], "numSockets")
+            if num > MAX_SOCKETS:
+                raise self.err(
+                    (*path, "numSockets"), f"numSockets {num} is more than {MAX_SOCKETS}"
+                )
         entries: list[tuple[Path | None, dict[str, Any]]]
         if num > 0:  # FairMQ: numSockets wins over a 'sockets' list
             entries = [(None, {})] * num
@@ -569,18 +575,24 @@ def to_native(doc: Document) -> Document:
 # -- YAML output ---------------------------------------------------------------------------
 
 _HEADER = """\
-# Imported from the FairMQ channel configuration {source} by `topolint import fairmq`.
-# FairMQ files do not say message types and sizes, owners, rates, service times or
-# end-of-data behaviour: add them (sends/receives, messages, owner, rate, service_time,
-# end_of_data) to let every rule and the memory bound work.
+# Imported from the FairMQ channel configuration {source}
+# by `topolint import fairmq`. FairMQ files do not say message types and sizes, owners,
+# rates, service times or end-of-data behaviour: add them (sends/receives, messages, owner,
+# rate, service_time, end_of_data) to let every rule and the memory bound work.
 """
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, but short lists of scalars on one line (``subscribe: ['']``)."""
+try:  # libyaml's emitter is several times faster
+    from yaml import CSafeDumper as _BaseDumper
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
 
 
-def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+class _Dumper(_BaseDumper):
+    """Block style, but lists of scalars on one line (``subscribe: ['']``)."""
+
+
+def _represent_list(dumper: Any, data: list[Any]) -> yaml.Node:
     flow = all(isinstance(x, (str, int, float, bool)) or x is None for x in data)
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
@@ -599,10 +611,8 @@ def to_yaml(native: dict[str, Any]) -> str:
         width=4096,
         indent=2,
     )
-    source = (
-        (native.get("x-fairmq") or {}).get("source")
-        if isinstance(native.get("x-fairmq"), dict)
-        else None
-    )
-    header = _HEADER.format(source=source or "file") if source is not None else ""
-    return header + body
+    meta = native.get("x-fairmq")
+    source = meta.get("source") if isinstance(meta, dict) else None
+    if source is None:
+        return body
+    return _HEADER.format(source=" ".join(str(source).split())) + body
