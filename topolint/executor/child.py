@@ -1,0 +1,877 @@
+"""One process instance of a reference run: real pyzmq sockets, reference behaviour.
+
+Started by the supervisor as ``python child.py SPEC.json`` in its own session.  The file
+imports only the standard library and pyzmq (not the analyzer), so dozens of children
+start quickly.  It reports to the supervisor through an append-only JSON-lines stats file
+(one snapshot per line: robust to a crash or a SIGKILL of the child) and, for every
+(receiving socket, sender) pair, a binary file of the received sequence numbers.
+
+Wire format: every message is one frame (plus the identity envelope on ROUTER) that starts
+with a fixed header ``kind, sender id, seq, key, origin time`` and is padded to the
+declared message size, so HWM and kernel-buffer behaviour match the declaration.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import signal
+import struct
+import sys
+import time
+import traceback
+from collections import OrderedDict, deque
+from typing import Any
+
+import zmq
+
+HEADER = struct.Struct("<cHqqd")  # kind, sender id, seq, key, origin (CLOCK_MONOTONIC)
+DATA, EOD, HELLO, ANNOUNCE, ACK = b"D", b"E", b"H", b"W", b"A"
+NO_SENDER = 0xFFFF
+
+ZTYPES = {
+    "push": zmq.PUSH,
+    "pull": zmq.PULL,
+    "pub": zmq.PUB,
+    "sub": zmq.SUB,
+    "xpub": zmq.XPUB,
+    "xsub": zmq.XSUB,
+    "req": zmq.REQ,
+    "rep": zmq.REP,
+    "dealer": zmq.DEALER,
+    "router": zmq.ROUTER,
+    "pair": zmq.PAIR,
+}
+INT_OPTIONS = {
+    "sndhwm": zmq.SNDHWM,
+    "rcvhwm": zmq.RCVHWM,
+    "sndbuf": zmq.SNDBUF,
+    "rcvbuf": zmq.RCVBUF,
+    "linger": zmq.LINGER,
+    "maxmsgsize": zmq.MAXMSGSIZE,
+}
+BOOL_OPTIONS = {"immediate": zmq.IMMEDIATE, "conflate": zmq.CONFLATE}
+LOSSY = {"pub", "xpub", "router"}
+
+
+class Stop(Exception):
+    """Raised by the SIGTERM/SIGINT handler: write the final report and leave."""
+
+
+_stopping = False
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    raise Stop()
+
+
+class Sock:
+    """Runtime state of one socket."""
+
+    def __init__(self, plan: dict[str, Any], z: zmq.Socket[bytes], ztype: str) -> None:
+        self.plan = plan
+        self.name: str = plan["name"]
+        self.type: str = plan["type"]
+        self.ztype = ztype  # the type actually created (pub may become xpub)
+        self.role: str = plan["role"]
+        self.z = z
+        self.sid: int = plan.get("sender_id", NO_SENDER)
+        self.size: int = max(int(plan.get("size", 64)), HEADER.size)
+        self.pad = b"\0" * (self.size - HEADER.size)
+        self.sent = 0
+        self.eod_sent = 0
+        self.dropped = 0
+        self.lossy = ztype in LOSSY and not (ztype == "xpub" and plan["options"].get("nodrop"))
+        self.sends = self.role in ("out", "both", "control-out")
+        self.receives = self.role in ("in", "both", "control-in")
+        self.data_out = self.role in ("out", "both")
+        self.data_in = self.role in ("in", "both")
+        self.identities: list[bytes] = []  # ROUTER: peers heard from
+        self.rr = 0
+        self.monitor: zmq.Socket[bytes] | None = None
+        self.handshakes = 0
+        self.subscriptions = 0
+
+
+class Child:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.inst: dict[str, Any] = spec["instance"]
+        self.name: str = self.inst["name"]
+        self.beh: dict[str, Any] = self.inst["behaviour"]
+        self.scen: dict[str, Any] = self.inst["scenario"]
+        self.settings: dict[str, Any] = spec["settings"]
+        self.limits: dict[str, Any] = spec["limits"]
+        self.workdir: str = spec["workdir"]
+        self.stats = open(spec["stats"], "a", encoding="utf-8")  # noqa: SIM115
+        self.seqdir: str = spec["seqdir"]
+        self.ctx: zmq.Context[zmq.Socket[bytes]] | None = None
+        self.socks: list[Sock] = []
+        self.phase = "starting"
+        self.progress = 0
+        self.deadline: float | None = None
+        self.last_snap = 0.0
+        self.last_write = 0.0
+        self.last_progress_written = -1
+        self.last_phase_written = ""
+        self.error: str | None = None
+        # receive side
+        self.recv: dict[str, dict[int, int]] = {}
+        self.first: dict[str, dict[int, int]] = {}
+        self.seqbuf: dict[tuple[str, int], array.array[int]] = {}
+        self.seqfiles: dict[str, dict[int, str]] = {}
+        self.last_input = time.monotonic()
+        # behaviour
+        self.emitted = 0
+        self.filtered = 0
+        self.forwarded = 0
+        eod = self.beh.get("end_of_data") or {}
+        self.eod_action: str = eod.get("action", "none")
+        self.eod_wait: int = max(1, int(eod.get("wait_for", 1)))
+        self.eod_timeout: float | None = eod.get("timeout")
+        self.eod_count = 0
+        self.eod_from: list[int] = []
+        self.eod_swallowed = 0
+        self.eod_complete = False
+        self.eod_timed_out = False
+        self.sink_data = 0
+        self.sink_first: float | None = None
+        self.sink_last: float | None = None
+        self.latencies: array.array[float] = array.array("d")
+        self.join: dict[str, Any] | None = self.beh.get("join")
+        self.jstats = {
+            "matches": 0,
+            "mismatches": 0,
+            "timeouts": 0,
+            "partial": 0,
+            "max_pending_seen": 0,
+            "pending": 0,
+            "evicted": 0,
+        }
+        self.pending: OrderedDict[int, dict[str, Any]] = OrderedDict()  # key -> {input: origin}
+        self.pending_t: dict[int, float] = {}
+        self.queues: dict[str, deque[tuple[int, float, float]]] = {}
+        self.latest: dict[str, tuple[int, float]] = {}
+        self.sync: dict[str, Any] = {}
+        self.flood: dict[str, dict[str, Any]] = {}
+        self.ready_reqs: dict[int, zmq.Socket[bytes]] = {}
+        self.done = False
+        self.sync_peers: dict[str, dict[int, str]] = {}
+
+    # ------------------------------------------------------------------ reporting
+    def snapshot(self, force: bool = False, final: bool = False) -> None:
+        now = time.monotonic()
+        if not force:
+            if now - self.last_snap < self.settings["snapshot_interval"]:
+                return
+            self.last_snap = now
+            changed = (
+                self.progress != self.last_progress_written or self.phase != self.last_phase_written
+            )
+            if not changed and now - self.last_write < self.settings["heartbeat"]:
+                return
+        self.last_snap = now
+        self.last_write = now
+        self.last_progress_written = self.progress
+        self.last_phase_written = self.phase
+        self.flush_seqs()
+        snap: dict[str, Any] = {
+            "t": now,
+            "phase": self.phase,
+            "progress": self.progress,
+            "deadline": self.deadline,
+            "emitted": self.emitted,
+            "sent": {s.name: s.sent for s in self.socks if s.sends},
+            "eod_sent": {s.name: s.eod_sent for s in self.socks if s.sends},
+            "dropped": {s.name: s.dropped for s in self.socks if s.dropped},
+            "recv": {k: {str(i): n for i, n in v.items()} for k, v in self.recv.items()},
+            "first": {k: {str(i): n for i, n in v.items()} for k, v in self.first.items()},
+            "seqfiles": {k: {str(i): f for i, f in v.items()} for k, v in self.seqfiles.items()},
+            "eod": {
+                "action": self.eod_action,
+                "received": self.eod_count,
+                "needed": self.eod_wait,
+                "complete": self.eod_complete,
+                "timed_out": self.eod_timed_out,
+                "swallowed": self.eod_swallowed,
+                "from": self.eod_from,
+            },
+            "filtered": self.filtered,
+            "forwarded": self.forwarded,
+            "sink": {"data": self.sink_data, "first_t": self.sink_first, "last_t": self.sink_last},
+            "sync": self.sync,
+            "flood": self.flood,
+            "final": final,
+            "error": self.error,
+        }
+        if self.join:
+            self.jstats["pending"] = len(self.pending) + sum(len(q) for q in self.queues.values())
+            snap["join"] = dict(self.jstats)
+        if final:
+            snap["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            snap["latency"] = self.latency_summary()
+            snap["pid"] = os.getpid()
+        self.stats.write(json.dumps(snap, separators=(",", ":")) + "\n")
+        self.stats.flush()
+
+    def latency_summary(self) -> dict[str, float] | None:
+        if not self.latencies:
+            return None
+        xs = sorted(self.latencies)
+        n = len(xs)
+        return {
+            "count": n,
+            "mean": sum(xs) / n,
+            "p50": xs[n // 2],
+            "p99": xs[min(n - 1, int(n * 0.99))],
+            "max": xs[-1],
+        }
+
+    def flush_seqs(self) -> None:
+        for (sock, sid), buf in self.seqbuf.items():
+            if buf:
+                with open(os.path.join(self.seqdir, self.seqfiles[sock][sid]), "ab") as f:
+                    buf.tofile(f)
+                del buf[:]
+
+    def set_phase(self, phase: str) -> None:
+        if phase != self.phase:
+            self.phase = phase
+            self.snapshot(force=True)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, keeping the supervisor informed."""
+        end = time.monotonic() + seconds
+        self.deadline = end
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, self.settings["heartbeat"]))
+            self.snapshot()
+        self.deadline = None
+
+    # ------------------------------------------------------------------ setup
+    def check_endpoint(self, ep: str) -> None:
+        ok = (
+            ep.startswith("tcp://127.0.0.1:")
+            or ep.startswith("inproc://")
+            or (
+                ep.startswith("ipc://")
+                and os.path.realpath(ep[6:]).startswith(os.path.realpath(self.workdir) + os.sep)
+            )
+        )
+        if not ok:
+            raise RuntimeError(f"refusing endpoint {ep!r}: not loopback or the run's folder")
+
+    def make_socket(self, plan: dict[str, Any]) -> Sock:
+        assert self.ctx is not None
+        opts: dict[str, Any] = plan.get("options") or {}
+        ztype = plan["type"]
+        if ztype == "pub" and (plan.get("sync") == "subscription-events" or opts.get("nodrop")):
+            ztype = "xpub"  # subscription events and XPUB_NODROP need XPUB; it sends like PUB
+        z = self.ctx.socket(ZTYPES[ztype])
+        for key, opt in INT_OPTIONS.items():
+            if opts.get(key) is not None:
+                z.setsockopt(opt, int(opts[key]))
+        for key, opt in BOOL_OPTIONS.items():
+            if opts.get(key):
+                z.setsockopt(opt, 1)
+        if ztype == "xpub":
+            if opts.get("nodrop"):
+                z.setsockopt(zmq.XPUB_NODROP, 1)
+            z.setsockopt(zmq.XPUB_VERBOSE, 1)
+        s = Sock(plan, z, ztype)
+        if plan.get("flood"):
+            s.monitor = z.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        if ztype == "sub" and opts.get("subscribe"):
+            # The publisher's topics are not declared: a socket that subscribes to
+            # anything subscribes to everything the reference publisher sends.
+            z.setsockopt(zmq.SUBSCRIBE, b"")
+        for ep in plan["binds"]:
+            self.check_endpoint(ep)
+            z.bind(ep)
+        for ep in plan["connects"]:
+            self.check_endpoint(ep)
+            z.connect(ep)
+        if ztype == "xsub" and opts.get("subscribe"):
+            z.send(b"\x01")
+        if ztype == "dealer" and s.receives:
+            z.send(HEADER.pack(ANNOUNCE, s.sid, 0, 0, 0.0), zmq.NOBLOCK)
+        self.sync_peers[s.name] = {int(k): v for k, v in (plan.get("sync_peers") or {}).items()}
+        return s
+
+    # ------------------------------------------------------------------ sending
+    def payload(self, s: Sock, kind: bytes, seq: int, key: int, origin: float) -> bytes:
+        head = HEADER.pack(kind, s.sid if s.sid is not None else NO_SENDER, seq, key, origin)
+        return head + s.pad if kind == DATA else head
+
+    def send(self, s: Sock, msg: bytes, block: bool = True) -> bool:
+        """Send like a blocking send would, without ever blocking the event loop."""
+        if s.ztype == "router":
+            self.poll_announcements(s)
+            if not s.identities:
+                s.dropped += 1  # ROUTER silently drops what it cannot route
+                return False
+            ident = s.identities[s.rr % len(s.identities)]
+            s.rr += 1
+            try:
+                s.z.send_multipart([ident, msg], zmq.NOBLOCK)
+            except zmq.Again:
+                s.dropped += 1
+                return False
+            return True
+        before = self.phase
+        while True:
+            try:
+                s.z.send(msg, zmq.NOBLOCK)
+                break
+            except zmq.Again:
+                if not block:
+                    return False
+                if self.phase != "blocked":
+                    self.set_phase("blocked")
+                s.z.poll(50, zmq.POLLOUT)
+                self.snapshot()
+        if self.phase == "blocked":
+            self.set_phase(before)
+        if s.ztype == "req":  # one request in flight: wait for the reply
+            while not s.z.poll(50, zmq.POLLIN):
+                self.snapshot()
+            s.z.recv()
+        return True
+
+    def send_data(self, s: Sock, key: int, origin: float) -> None:
+        if self.send(s, self.payload(s, DATA, s.sent, key, origin)):
+            s.sent += 1
+            self.progress += 1
+
+    def send_eod(self) -> None:
+        outs = [s for s in self.socks if s.role == "control-out"]
+        if not outs:
+            outs = [s for s in self.socks if s.data_out and s.plan.get("carries_eod", True)]
+        for s in outs:
+            if self.send(s, self.payload(s, EOD, s.eod_sent, 0, time.monotonic())):
+                s.eod_sent += 1
+                self.progress += 1
+
+    def forward(self, key: int, origin: float) -> None:
+        for s in self.socks:
+            if s.data_out:
+                self.send_data(s, key, origin)
+        self.forwarded += 1
+
+    def poll_announcements(self, s: Sock) -> None:
+        while s.z.poll(0, zmq.POLLIN):
+            frames = s.z.recv_multipart()
+            if frames[0] not in s.identities:
+                s.identities.append(frames[0])
+            if len(frames) > 1 and frames[-1][:1] in (DATA, EOD) and s.receives:
+                self.handle(s, frames[-1])
+
+    # ------------------------------------------------------------------ receiving
+    def record(self, s: Sock, sid: int, seq: int) -> None:
+        per = self.recv.setdefault(s.name, {})
+        if sid not in per:
+            per[sid] = 0
+            self.first.setdefault(s.name, {})[sid] = seq
+            fname = f"{len(self.seqbuf)}.seq"
+            self.seqfiles.setdefault(s.name, {})[sid] = fname
+            self.seqbuf[(s.name, sid)] = array.array("q")
+        per[sid] += 1
+        self.seqbuf[(s.name, sid)].append(seq)
+
+    def recv_one(self, s: Sock) -> bytes | None:
+        try:
+            if s.ztype == "router":
+                frames = s.z.recv_multipart(zmq.NOBLOCK)
+                if frames[0] not in s.identities:
+                    s.identities.append(frames[0])
+                return frames[-1]
+            if s.ztype == "xpub":
+                msg = s.z.recv(zmq.NOBLOCK)
+                if msg[:1] == b"\x01":
+                    s.subscriptions += 1
+                return None
+            return s.z.recv(zmq.NOBLOCK)
+        except zmq.Again:
+            return None
+
+    def handle(self, s: Sock, msg: bytes, drain: bool = False) -> None:
+        if len(msg) < HEADER.size:
+            return
+        kind, sid, seq, key, origin = HEADER.unpack_from(msg)
+        now = time.monotonic()
+        if s.ztype == "rep":
+            s.z.send(ACK)
+        if kind == DATA:
+            self.record(s, sid, seq)
+            self.last_input = now
+            self.progress += 1
+            if not drain:
+                self.on_data(s, key, origin)
+        elif kind == EOD:
+            self.last_input = now
+            self.progress += 1
+            if self.scen.get("drop_eod"):
+                self.eod_swallowed += 1
+            elif not drain:
+                self.eod_count += 1
+                self.eod_from.append(sid)
+                if self.eod_count >= self.eod_wait:
+                    self.on_eod_complete()
+        elif kind == HELLO:
+            self.answer_hello(s, sid)
+
+    def answer_hello(self, s: Sock, sid: int) -> None:
+        ep = self.sync_peers.get(s.name, {}).get(sid)
+        if ep is None or sid in self.ready_reqs:
+            return
+        assert self.ctx is not None
+        req = self.ctx.socket(zmq.REQ)
+        req.setsockopt(zmq.LINGER, 0)
+        self.check_endpoint(ep)
+        req.connect(ep)
+        req.send(self.name.encode(), zmq.NOBLOCK)
+        self.ready_reqs[sid] = req
+        self.sync.setdefault("answered", []).append(sid)
+
+    def on_data(self, s: Sock, key: int, origin: float) -> None:
+        st = float(self.beh.get("service_time") or 0.0)
+        if st > 0:
+            if st >= self.settings["snapshot_interval"]:
+                self.sleep(st)
+            else:
+                time.sleep(st)
+        every = int(self.settings.get("filter_every", 4))
+        if self.beh.get("filters") and every > 0 and key % every == every - 1:
+            self.filtered += 1
+            return
+        if not any(x.data_out for x in self.socks):
+            now = time.monotonic()
+            self.sink_data += 1
+            self.sink_first = self.sink_first or now
+            self.sink_last = now
+            if len(self.latencies) < 200_000:
+                self.latencies.append(now - origin)
+        if self.join and s.name in self.join["inputs"]:
+            self.join_add(s.name, key, origin)
+            return
+        self.forward(key, origin)
+
+    def on_eod_complete(self) -> None:
+        if self.eod_complete:
+            return
+        self.eod_complete = True
+        if self.eod_action in ("forward", "emit"):
+            self.send_eod()
+            self.done = True
+        elif self.eod_action == "consume":
+            self.done = True
+
+    # ------------------------------------------------------------------ joins
+    def join_add(self, inp: str, key: int, origin: float) -> None:
+        j = self.join
+        assert j is not None
+        inputs: list[str] = j["inputs"]
+        match = j.get("match", "key")
+        now = time.monotonic()
+        if match == "any":
+            self.jstats["matches"] += 1
+            self.forward(key, origin)
+        elif match == "latest":
+            self.latest[inp] = (key, origin)
+            if all(i in self.latest for i in inputs):
+                self.jstats["matches"] += 1
+                self.forward(key, min(o for _, o in self.latest.values()))
+        elif match == "order":
+            for i in inputs:
+                self.queues.setdefault(i, deque())
+            self.queues[inp].append((key, origin, now))
+            while all(self.queues[i] for i in inputs):
+                heads = [self.queues[i].popleft() for i in inputs]
+                self.jstats["matches"] += 1
+                if len({h[0] for h in heads}) > 1:
+                    self.jstats["mismatches"] += 1
+                self.forward(heads[0][0], min(h[1] for h in heads))
+        else:  # key
+            unit = self.pending.setdefault(key, {})
+            self.pending_t.setdefault(key, now)
+            unit[inp] = origin
+            if all(i in unit for i in inputs):
+                del self.pending[key]
+                del self.pending_t[key]
+                self.jstats["matches"] += 1
+                self.forward(key, min(unit.values()))
+        pend = len(self.pending) + sum(len(q) for q in self.queues.values())
+        self.jstats["max_pending_seen"] = max(self.jstats["max_pending_seen"], pend)
+
+    def join_gate(self) -> set[str] | None:
+        """The join inputs not to read now (a full buffer stops the input that is ahead)."""
+        j = self.join
+        if not j or j.get("max_pending") is None:
+            return None
+        limit = int(j["max_pending"])
+        inputs: list[str] = j["inputs"]
+        if j.get("match", "key") == "key":
+            if len(self.pending) < limit or not self.pending:
+                return None
+            oldest = next(iter(self.pending.values()))
+            return {i for i in inputs if i in oldest}
+        if j.get("match") == "order":
+            return {i for i, q in self.queues.items() if len(q) >= limit}
+        return None
+
+    def join_expire(self, now: float) -> float | None:
+        """Expire join units older than the timeout; return the next expiry time."""
+        j = self.join
+        if not j or j.get("timeout") is None:
+            return None
+        timeout = float(j["timeout"])
+        partial = j.get("on_timeout") == "emit-partial"
+        if j.get("match", "key") == "key":
+            while self.pending:
+                key, t = next(iter(self.pending_t.items()))
+                if now - t < timeout:
+                    return t + timeout
+                unit = self.pending.pop(key)
+                del self.pending_t[key]
+                self.jstats["timeouts"] += 1
+                self.progress += 1
+                if partial:
+                    self.jstats["partial"] += 1
+                    self.forward(key, min(unit.values()))
+            return None
+        if j.get("match") == "order":
+            heads = [q[0][2] for q in self.queues.values() if q]
+            if not heads:
+                return None
+            t = min(heads)
+            if now - t < timeout:
+                return t + timeout
+            for q in self.queues.values():
+                if q and q[0][2] == t:
+                    key, origin, _ = q.popleft()
+                    self.jstats["timeouts"] += 1
+                    self.progress += 1
+                    if partial:
+                        self.jstats["partial"] += 1
+                        self.forward(key, origin)
+            return now
+        return None
+
+    # ------------------------------------------------------------------ phases
+    def sync_publishers(self) -> None:
+        assert self.ctx is not None
+        waiting: dict[str, tuple[Sock, zmq.Socket[bytes] | None, int]] = {}
+        for s in self.socks:
+            mode = s.plan.get("sync", "none")
+            if not s.sends or s.ztype not in ("pub", "xpub") or mode in (None, "none"):
+                continue
+            expected = int(s.plan.get("expected_subscribers", 0))
+            self.sync[s.name] = {"mode": mode, "expected": expected, "ready": 0}
+            if mode == "sleep":
+                self.set_phase("syncing")
+                self.sleep(float(self.settings["sync_sleep"]))
+                continue
+            rep = None
+            if mode in ("handshake", "welcome"):
+                rep = self.ctx.socket(zmq.REP)
+                rep.setsockopt(zmq.LINGER, 0)
+                self.check_endpoint(s.plan["sync_endpoint"])
+                rep.bind(s.plan["sync_endpoint"])
+            waiting[s.name] = (s, rep, expected)
+        if not waiting:
+            return
+        self.set_phase("syncing")
+        t0 = time.monotonic()
+        last_hello = 0.0
+        while True:
+            pending = False
+            now = time.monotonic()
+            for name, (s, rep, expected) in waiting.items():
+                info = self.sync[name]
+                if rep is not None:
+                    while rep.poll(0, zmq.POLLIN):
+                        rep.recv()
+                        rep.send(b"ok")
+                        info["ready"] += 1
+                        self.progress += 1
+                    if info["ready"] < expected and now - last_hello >= 0.02:
+                        s.z.send(HEADER.pack(HELLO, s.sid, 0, 0, now), zmq.NOBLOCK)
+                else:  # subscription-events on XPUB
+                    while s.z.poll(0, zmq.POLLIN):
+                        if s.z.recv()[:1] == b"\x01":
+                            info["ready"] += 1
+                            self.progress += 1
+                if info["ready"] < expected:
+                    pending = True
+            if now - last_hello >= 0.02:
+                last_hello = now
+            if not pending:
+                break
+            time.sleep(0.005)
+            self.snapshot()
+        for name, (_, rep, _) in waiting.items():
+            self.sync[name]["waited_s"] = time.monotonic() - t0
+            if rep is not None:
+                rep.close(0)
+
+    def run_flood(self) -> None:
+        """Stall scenario, sending side: measure queue capacity (notes: NOBLOCK, ~1 s quiet)."""
+        floods = [s for s in self.socks if s.plan.get("flood")]
+        self.set_phase("flood-wait")
+        for s in floods:
+            want = int(s.plan.get("flood_peers", 1))
+            while s.monitor is not None and s.handshakes < want:
+                if s.monitor.poll(50, zmq.POLLIN):
+                    s.monitor.recv_multipart()
+                    s.handshakes += 1
+                self.snapshot()
+        self.set_phase("flooding")
+        quiet = float(self.settings["stall_quiet"])
+        for s in floods:
+            limit = max(
+                1, min(int(self.limits["max_messages"]), self.limits["max_source_bytes"] // s.size)
+            )
+            info = self.flood[s.name] = {"sent": 0, "done": False, "limit": limit}
+            last = time.monotonic()
+            while time.monotonic() - last < quiet and info["sent"] < limit:
+                try:
+                    s.z.send(self.payload(s, DATA, s.sent, s.sent, time.monotonic()), zmq.NOBLOCK)
+                    s.sent += 1
+                    info["sent"] += 1
+                    self.progress += 1
+                    last = time.monotonic()
+                except zmq.Again:
+                    time.sleep(0.001)
+                self.deadline = last + quiet
+                self.snapshot()
+            info["done"] = True
+            info["capped"] = info["sent"] >= limit
+        self.deadline = None
+        self.set_phase("flood-done")
+        self.idle()
+
+    def run_stalled(self) -> None:
+        """Stall scenario, stalled side: never read until released, then drain and count."""
+        self.set_phase("stalled")
+        release = self.spec["release"]
+        while not os.path.exists(release):
+            time.sleep(0.02)
+            self.snapshot()
+        self.set_phase("draining")
+        idle = float(self.settings["drain_idle"])
+        poller = zmq.Poller()
+        for s in self.socks:
+            if s.receives:
+                poller.register(s.z, zmq.POLLIN)
+        by_z = {s.z: s for s in self.socks}
+        last = time.monotonic()
+        while time.monotonic() - last < idle:
+            for z, _ in poller.poll(20):
+                s = by_z[z]
+                while True:
+                    msg = self.recv_one(s)
+                    if msg is None:
+                        break
+                    self.handle(s, msg, drain=True)
+                    last = time.monotonic()
+            self.snapshot()
+        self.set_phase("drained")
+        self.idle()
+
+    def idle(self) -> None:
+        while True:
+            time.sleep(self.settings["heartbeat"])
+            self.snapshot()
+
+    def run_main(self) -> None:
+        kind = self.beh.get("kind", "worker")
+        self.set_phase("running")
+        count = self.beh.get("count")
+        if count is None:
+            count = int(self.limits["max_messages"])
+        rate = self.beh.get("rate")
+        t0 = time.monotonic() + float(self.beh.get("phase") or 0.0)
+        source = kind == "source"
+        if source and count == 0:
+            self.finish_source()
+            return
+        polled = [
+            s
+            for s in self.socks
+            if s.receives or s.ztype in ("xpub", "router") or (s.ztype == "dealer" and s.sends)
+        ]
+        by_z = {s.z: s for s in polled}
+        poller = zmq.Poller()
+        registered: set[str] = set()
+        gate_prev: set[str] | None = None
+        while not self.done:
+            now = time.monotonic()
+            deadlines: list[float] = []
+            if source and self.emitted < count:
+                due = t0 + self.emitted / rate if rate else t0
+                if due <= now:
+                    self.emit()
+                    if self.emitted >= count:
+                        self.finish_source()
+                        return
+                    if self.emitted % 32:
+                        self.snapshot()
+                        continue
+                else:
+                    deadlines.append(due)
+            nxt = self.join_expire(now)
+            if nxt is not None:
+                deadlines.append(nxt)
+            if (
+                self.eod_timeout is not None
+                and self.eod_action in ("forward", "consume", "emit")
+                and not source
+                and not self.eod_complete
+            ):
+                limit = self.last_input + float(self.eod_timeout)
+                if now >= limit:
+                    self.eod_timed_out = True
+                    self.on_eod_complete()
+                    break
+                deadlines.append(limit)
+            gate = self.join_gate()
+            if gate != gate_prev or (not registered and polled):
+                want = {s.name for s in polled if not (gate and s.name in gate)}
+                for s in polled:
+                    if s.name in want and s.name not in registered:
+                        poller.register(s.z, zmq.POLLIN)
+                    elif s.name not in want and s.name in registered:
+                        poller.unregister(s.z)
+                registered = want
+                gate_prev = gate
+            self.deadline = min(deadlines) if deadlines else None
+            wait = self.settings["snapshot_interval"]
+            if deadlines:
+                wait = max(0.0, min(wait, min(deadlines) - now))
+            if registered:
+                events = poller.poll(wait * 1000)
+            else:
+                time.sleep(wait)
+                events = []
+            for z, _ in events:
+                s = by_z[z]
+                for _ in range(16):
+                    msg = self.recv_one(s)
+                    if msg is None:
+                        break
+                    self.handle(s, msg)
+                    if self.done or self.join_gate() != gate:
+                        break
+                if self.done:
+                    break
+            for req in self.ready_reqs.values():
+                if req.poll(0, zmq.POLLIN):
+                    req.recv()
+            self.snapshot()
+
+    def emit(self) -> None:
+        key = self.emitted
+        origin = time.monotonic()
+        for s in self.socks:
+            if s.data_out:
+                self.send_data(s, key, origin)
+        self.emitted += 1
+        self.progress += 1
+
+    def finish_source(self) -> None:
+        if self.eod_action in ("emit", "forward"):
+            self.send_eod()
+        self.done = True
+
+    # ------------------------------------------------------------------ lifecycle
+    def run(self) -> int:
+        delay = float(self.scen.get("start_delay") or 0.0)
+        self.deadline = time.monotonic() + delay if delay else None
+        self.snapshot(force=True)
+        if delay:
+            self.sleep(delay)
+        self.ctx = zmq.Context()
+        self.socks = [self.make_socket(p) for p in self.inst["sockets"]]
+        self.set_phase("ready")
+        if self.scen.get("stall"):
+            self.run_stalled()
+        if any(s.plan.get("flood") for s in self.socks):
+            self.run_flood()
+        self.sync_publishers()
+        if self.beh.get("kind") == "idle":
+            self.set_phase("idle")
+            self.idle()
+        self.run_main()
+        # natural end: close with the declared linger, as the process would
+        self.set_phase("closing")
+        self.snapshot(force=True, final=True)
+        for req in self.ready_reqs.values():
+            req.close(0)
+        for s in self.socks:
+            if s.monitor is not None:
+                s.monitor.close(0)
+            s.z.close()
+        self.ctx.term()
+        self.phase = "done"
+        self.snapshot(force=True, final=True)
+        return 0
+
+    def abort(self, phase: str) -> None:
+        """Stopped by the supervisor (or failed): report, drop queues, leave."""
+        self.phase = phase
+        try:
+            self.snapshot(force=True, final=True)
+        finally:
+            if self.ctx is not None:
+                self.ctx.destroy(linger=0)
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    if os.getppid() != parent:
+        os._exit(4)
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[1], encoding="utf-8") as f:
+        spec = json.load(f)
+    _die_with_parent(int(spec["parent"]))
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    limit = int(spec["limits"]["max_child_memory"])
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    child = Child(spec)
+    code = 0
+    try:
+        code = child.run()
+    except Stop:
+        child.abort("stopped")
+    except BaseException as e:  # report any failure to the supervisor
+        child.error = f"{type(e).__name__}: {e}"
+        traceback.print_exc()
+        with contextlib.suppress(BaseException):
+            child.abort("crashed")
+        code = 3
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

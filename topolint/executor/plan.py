@@ -1,0 +1,258 @@
+"""Run plans: plain, JSON-serialisable descriptions of what each child process does.
+
+A :class:`RunPlan` is independent of how topologies are parsed: ``build.py`` makes one from
+a topology and its graph, tests build them by hand.  Endpoints in a plan are *abstract*: a
+socket binds or connects endpoint ids (``"e3"``) listed in :attr:`RunPlan.endpoints` with
+their transport; the supervisor alone turns them into concrete loopback TCP ports or IPC
+paths inside its private temporary folder.  A plan therefore cannot name a real host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Socket options a plan may carry (values already in libzmq units: bytes, messages, ms).
+SOCKET_OPTIONS = (
+    "sndhwm",
+    "rcvhwm",
+    "sndbuf",
+    "rcvbuf",
+    "linger",  # milliseconds, -1 = infinite
+    "immediate",
+    "conflate",
+    "nodrop",
+    "maxmsgsize",
+    "subscribe",  # list of prefixes (SUB/XSUB); None or [] = no subscription
+)
+SOCKET_TYPES = (
+    "push",
+    "pull",
+    "pub",
+    "sub",
+    "xpub",
+    "xsub",
+    "req",
+    "rep",
+    "dealer",
+    "router",
+    "pair",
+)
+#: Roles: ``out`` sends data, ``in`` receives data, ``both`` does both (DEALER/ROUTER/PAIR
+#: used in both directions), ``control-out``/``control-in`` carry only end-of-data.
+ROLES = ("out", "in", "both", "control-out", "control-in", "none")
+SYNC_MODES = ("none", "sleep", "handshake", "subscription-events", "welcome")
+EOD_ACTIONS = ("emit", "forward", "consume", "none")
+JOIN_MATCHES = ("key", "order", "any", "latest")
+TRANSPORTS = ("tcp", "ipc", "inproc")
+
+
+@dataclass
+class EndpointPlan:
+    """An abstract endpoint.  ``bound`` is False for an endpoint nobody binds (an
+    unresolved peer): the supervisor makes it a loopback port it holds closed, or an IPC
+    path nobody listens on, so connecting to it reaches nothing at all."""
+
+    id: str
+    transport: str  # tcp | ipc | inproc
+    bound: bool = True
+    declared: str = ""  # the endpoint as written in the file, for the report only
+
+
+@dataclass
+class SocketPlan:
+    """One socket of one instance."""
+
+    name: str
+    type: str
+    role: str = "out"
+    binds: list[str] = field(default_factory=list)  # endpoint ids
+    connects: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    size: int = 64  # bytes per data message sent on this socket
+    sync: str = "none"  # publishers: how to wait for subscribers
+    expected_subscribers: int = 0  # publishers: subscriber connections in the graph
+    carries_eod: bool = True  # False: this socket never carries end-of-data
+    control: bool = False  # a dedicated end-of-data socket (carries: [end-of-data])
+    peers: int = 0  # connections in the graph on this socket (either direction)
+    flood: bool = False  # stall scenario: flood this socket to measure queue capacity
+    flood_peers: int = 0  # how many stalled peers to wait for before flooding
+
+    @property
+    def sends(self) -> bool:
+        return self.role in ("out", "both", "control-out")
+
+    @property
+    def receives(self) -> bool:
+        return self.role in ("in", "both", "control-in")
+
+
+@dataclass
+class EndOfDataPlan:
+    action: str = "none"  # emit | forward | consume | none
+    wait_for: int = 1  # how many upstream end-of-data signals to wait for (resolved)
+    timeout: float | None = None  # seconds without any input before giving up waiting
+
+
+@dataclass
+class JoinPlan:
+    inputs: list[str]
+    match: str = "key"
+    max_pending: int | None = None
+    timeout: float | None = None
+    on_timeout: str = "drop"  # drop | emit-partial
+
+
+@dataclass
+class BehaviourPlan:
+    kind: str = "worker"  # source | worker | sink | idle
+    count: int | None = None  # sources: messages to emit (after caps)
+    rate: float | None = None  # sources: messages per second; None = as fast as possible
+    phase: float = 0.0  # sources: delay before the first message (seconds)
+    service_time: float = 0.0  # seconds each message is held
+    filters: bool = False  # drops every ``filter_every``-th key
+    end_of_data: EndOfDataPlan = field(default_factory=EndOfDataPlan)
+    join: JoinPlan | None = None
+
+
+@dataclass
+class ScenarioPlan:
+    stall: bool = False
+    start_delay: float = 0.0
+    drop_eod: bool = False
+    kill_at: float | None = None  # fraction of the run's source messages
+
+
+@dataclass
+class InstancePlan:
+    name: str  # "camera" or "worker[1]"
+    process: str = ""
+    sockets: list[SocketPlan] = field(default_factory=list)
+    behaviour: BehaviourPlan = field(default_factory=BehaviourPlan)
+    scenario: ScenarioPlan = field(default_factory=ScenarioPlan)
+
+    def socket(self, name: str) -> SocketPlan:
+        for s in self.sockets:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.name} has no socket {name!r}")
+
+
+@dataclass
+class ConnectionPlan:
+    """One data direction between two socket instances, as the report lists it."""
+
+    sender: str  # "camera.out"
+    receiver: str  # "worker[0].in"
+    transport: str = "tcp"
+    endpoint: str = ""  # the endpoint as declared
+    predicted_bound_messages: int | None = None
+    lossy: bool = False  # the sending socket may drop (PUB, ROUTER)
+    load_balanced: bool = False  # the sending socket round-robins over several peers
+    control: bool = False
+    note: str = ""
+
+
+@dataclass
+class Limits:
+    """Caps that keep a hostile file from exhausting the machine."""
+
+    max_messages: int = 100_000  # per source (and per flood)
+    max_message_bytes: int = 1 << 20
+    max_instances: int = 64
+    max_source_bytes: int = 256 << 20  # count x size per source
+    max_child_memory: int = 2 << 30  # RLIMIT_AS per child
+    max_timeout: float = 3600.0
+
+    #: The largest values a caller may configure.
+    HARD: dict[str, float] = field(
+        default_factory=lambda: {
+            "max_messages": 1_000_000,
+            "max_message_bytes": 16 << 20,
+            "max_instances": 256,
+            "max_source_bytes": 2 << 30,
+            "max_child_memory": 8 << 30,
+            "max_timeout": 24 * 3600.0,
+        },
+        repr=False,
+    )
+
+    def clamp(self) -> list[str]:
+        """Lower every value above its hard maximum; returns what was changed."""
+        notes = []
+        for key, hard in self.HARD.items():
+            value = getattr(self, key)
+            if value > hard or value <= 0:
+                new = type(value)(hard)
+                notes.append(f"limit {key}={value} outside (0, {hard}]: using {new}")
+                setattr(self, key, new)
+        return notes
+
+
+@dataclass
+class Settings:
+    """Timing knobs of the reference behaviour."""
+
+    stall_quiet: float = 1.0  # flood: stop after this long without progress (notes: ~1 s)
+    drain_idle: float = 0.3  # stalled receiver: drain until idle this long
+    quiet: float = 2.0  # stop the run after this long without progress anywhere
+    snapshot_interval: float = 0.05
+    heartbeat: float = 0.25
+    sync_sleep: float = 0.2  # sync: sleep
+    filter_every: int = 4  # filters: true drops keys k with k % filter_every == filter_every-1
+    grace: float = 1.0  # SIGTERM -> SIGKILL
+
+
+@dataclass
+class RunPlan:
+    name: str
+    instances: list[InstancePlan]
+    endpoints: list[EndpointPlan] = field(default_factory=list)
+    connections: list[ConnectionPlan] = field(default_factory=list)
+    timeout: float = 30.0
+    limits: Limits = field(default_factory=Limits)
+    settings: Settings = field(default_factory=Settings)
+    notes: list[str] = field(default_factory=list)  # caps applied, substitutions made
+    scenarios: list[str] = field(default_factory=list)
+
+    def instance(self, name: str) -> InstancePlan:
+        for i in self.instances:
+            if i.name == name:
+                return i
+        raise KeyError(name)
+
+    def senders(self) -> list[str]:
+        """Sender ids ``instance.socket`` of every sending socket; index = wire id."""
+        return [f"{i.name}.{s.name}" for i in self.instances for s in i.sockets if s.sends]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["limits"].pop("HARD", None)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunPlan:
+        def inst(x: dict[str, Any]) -> InstancePlan:
+            b = dict(x.get("behaviour", {}))
+            b["end_of_data"] = EndOfDataPlan(**b.get("end_of_data", {}))
+            b["join"] = JoinPlan(**b["join"]) if b.get("join") else None
+            return InstancePlan(
+                name=x["name"],
+                process=x.get("process", ""),
+                sockets=[SocketPlan(**s) for s in x.get("sockets", [])],
+                behaviour=BehaviourPlan(**b),
+                scenario=ScenarioPlan(**x.get("scenario", {})),
+            )
+
+        return cls(
+            name=d["name"],
+            instances=[inst(x) for x in d["instances"]],
+            endpoints=[EndpointPlan(**e) for e in d.get("endpoints", [])],
+            connections=[ConnectionPlan(**c) for c in d.get("connections", [])],
+            timeout=d.get("timeout", 30.0),
+            limits=Limits(**d.get("limits", {})),
+            settings=Settings(**d.get("settings", {})),
+            notes=list(d.get("notes", [])),
+            scenarios=list(d.get("scenarios", [])),
+        )

@@ -1,0 +1,308 @@
+"""Observations: turn what the children reported into the ``run`` report (SPEC §4).
+
+``observed_max_queued`` is a *guaranteed lower bound* on the largest number of messages
+that were ever in a connection at once (in ZeroMQ pipes, engine batches and kernel
+buffers together), so a model violation is never a measurement artefact.  For a sender
+snapshot at time t1 that had sent S messages on the socket, and the receiver's first
+snapshot at t2 >= t1 that had received r of them on this connection, every message with
+a sequence number below S that the receiver got eventually, but not among its first r,
+was sent before t1 and received after t2: it was queued at t1.  So
+``queued(t1) >= #{received seq < S} - r``.  This holds for load-balanced and lossy
+sockets alike, because only messages that actually arrived are counted.  In a stall
+run the stalled receiver drains its queues once the flood is over, which makes the
+bound exact: it equals the talk's "queue capacity".
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from topolint.executor.plan import ConnectionPlan, RunPlan
+from topolint.executor.supervisor import InstanceResult, RunResult
+
+NET_FILES = (
+    "ipv4/tcp_wmem",
+    "ipv4/tcp_rmem",
+    "core/wmem_max",
+    "core/rmem_max",
+    "core/wmem_default",
+    "core/rmem_default",
+)
+
+
+def environment() -> dict[str, Any]:
+    """Kernel version and the /proc/sys/net buffer values the measurements depend on."""
+    import zmq
+
+    net: dict[str, Any] = {}
+    for rel in NET_FILES:
+        try:
+            text = Path("/proc/sys/net", rel).read_text().split()
+            vals = [int(x) for x in text]
+            net[rel.split("/")[1]] = vals if len(vals) > 1 else vals[0]
+        except (OSError, ValueError):
+            net[rel.split("/")[1]] = None
+    return {
+        "kernel": platform.release(),
+        "system": platform.system(),
+        "net": net,
+        "python": platform.python_version(),
+        "pyzmq": zmq.__version__,
+        "libzmq": zmq.zmq_version(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def _split(sock_id: str) -> tuple[str, str]:
+    inst, _, sock = sock_id.rpartition(".")
+    return inst, sock
+
+
+def observed_max_queued(
+    sender: InstanceResult, sock: str, receiver: InstanceResult, rsock: str, sid: int
+) -> int | None:
+    """A lower bound on the largest queue of one connection (see the module docstring)."""
+    seqs = receiver.seqs.get(rsock, {}).get(sid)
+    if not sender.history:
+        return None
+    if seqs is None:
+        seqs = []
+    if any(a > b for a, b in itertools.pairwise(seqs)):
+        seqs = sorted(seqs)
+    rhist = [(h["t"], h["recv"].get(rsock, {}).get(str(sid), 0)) for h in receiver.history]
+    rtimes = [t for t, _ in rhist]
+    best = 0
+    for h in sender.history:
+        sent = h["sent"].get(sock)
+        if not sent:
+            continue
+        i = bisect.bisect_left(rtimes, h["t"])
+        if i >= len(rhist):
+            break  # the receiver reported nothing later: no bound from here on
+        got = rhist[i][1]
+        best = max(best, bisect.bisect_left(seqs, sent) - got)
+    return best
+
+
+def connection_rows(result: RunResult) -> list[dict[str, Any]]:
+    plan = result.plan
+    sid = {name: i for i, name in enumerate(plan.senders())}
+    by_sender: dict[str, list[ConnectionPlan]] = {}
+    for c in plan.connections:
+        by_sender.setdefault(c.sender, []).append(c)
+    rows = []
+    for c in plan.connections:
+        sinst, ssock = _split(c.sender)
+        rinst, rsock = _split(c.receiver)
+        s = result.instances.get(sinst)
+        r = result.instances.get(rinst)
+        row: dict[str, Any] = {
+            "sender": c.sender,
+            "receiver": c.receiver,
+            "transport": c.transport,
+            "endpoint": c.endpoint,
+            "sent": None,
+            "received": None,
+            "lost": None,
+            "observed_max_queued": None,
+            "predicted_bound_messages": c.predicted_bound_messages,
+        }
+        if c.control:
+            row["control"] = True
+        if c.note:
+            row["note"] = c.note
+        if s is None or r is None or c.sender not in sid:
+            row["note"] = (row.get("note", "") + " peer not run").strip()
+            rows.append(row)
+            continue
+        i = sid[c.sender]
+        received = int(r.latest.get("recv", {}).get(rsock, {}).get(str(i), 0))
+        sock_sent = int(s.latest.get("sent", {}).get(ssock, 0))
+        siblings = [x for x in by_sender[c.sender] if x is not c]
+        if c.lossy and not c.load_balanced:
+            sent = sock_sent  # one copy per subscriber
+        elif siblings:
+            others = 0
+            for x in siblings:
+                xi, xs = _split(x.receiver)
+                xr = result.instances.get(xi)
+                if xr is not None:
+                    others += int(xr.latest.get("recv", {}).get(xs, {}).get(str(i), 0))
+            sent = max(received, sock_sent - others)
+            row["sent_estimated"] = True  # round-robin: attributed after the fact
+        else:
+            sent = sock_sent
+        first = r.latest.get("first", {}).get(rsock, {}).get(str(i))
+        row.update(
+            sent=sent,
+            received=received,
+            lost=max(0, sent - received),
+            observed_max_queued=observed_max_queued(s, ssock, r, rsock, i),
+            first_received_seq=first,
+        )
+        rows.append(row)
+    return rows
+
+
+def _sink_rows(result: RunResult) -> list[dict[str, Any]]:
+    rows = []
+    for inst in result.plan.instances:
+        if inst.behaviour.kind != "sink":
+            continue
+        r = result.instances.get(inst.name)
+        latest = r.latest if r else {}
+        eod = latest.get("eod", {})
+        sink = latest.get("sink", {})
+        n = int(sink.get("data") or 0)
+        first, last = sink.get("first_t"), sink.get("last_t")
+        thr = n / (last - first) if n > 1 and first is not None and last and last > first else None
+        rows.append(
+            {
+                "name": inst.name,
+                "end_of_data_received": bool(
+                    eod.get("received", 0) >= max(1, eod.get("needed", 1))
+                    and not eod.get("swallowed")
+                ),
+                "end_of_data_signals": eod.get("received", 0),
+                "end_of_data_expected": eod.get("needed"),
+                "end_of_data_timed_out": bool(eod.get("timed_out")),
+                "messages": n,
+                "throughput_per_s": thr,
+                "latency_s": latest.get("latency"),
+            }
+        )
+    return rows
+
+
+def _join_rows(result: RunResult) -> list[dict[str, Any]]:
+    rows = []
+    for inst in result.plan.instances:
+        j = inst.behaviour.join
+        if j is None:
+            continue
+        r = result.instances.get(inst.name)
+        js = (r.latest if r else {}).get("join", {})
+        rows.append(
+            {
+                "name": inst.name,
+                "match": j.match,
+                "max_pending": j.max_pending,
+                "timeout_s": j.timeout,
+                "matches": js.get("matches", 0),
+                "timeouts": js.get("timeouts", 0),
+                "mismatches": js.get("mismatches", 0),
+                "partial": js.get("partial", 0),
+                "max_pending_observed": js.get("max_pending_seen", 0),
+                "pending_at_end": js.get("pending", 0),
+            }
+        )
+    return rows
+
+
+def _process_rows(result: RunResult) -> list[dict[str, Any]]:
+    rows = []
+    for inst in result.plan.instances:
+        r = result.instances[inst.name]
+        latest = r.latest
+        state = (
+            "finished"
+            if r.exit_code == 0 and not r.stopped
+            else latest.get("phase", "never started")
+        )
+        if r.killed:
+            state = "killed (scenario)"
+        elif r.crashed:
+            state = "crashed"
+        elif r.stopped and latest.get("phase") in ("closing", "stopped") and latest.get("final"):
+            state = "stopped"
+        row: dict[str, Any] = {
+            "name": inst.name,
+            "process": inst.process,
+            "kind": inst.behaviour.kind,
+            "state": state,
+            "last_phase": latest.get("phase"),
+            "exit_code": r.exit_code,
+            "max_rss_bytes": latest.get("maxrss"),
+            "emitted": latest.get("emitted"),
+            "filtered": latest.get("filtered"),
+            "end_of_data": latest.get("eod"),
+        }
+        if latest.get("sync"):
+            row["sync"] = latest["sync"]
+        if latest.get("flood"):
+            row["flood"] = latest["flood"]
+        if latest.get("dropped"):
+            row["dropped"] = latest["dropped"]
+        if r.crashed or latest.get("error"):
+            row["error"] = latest.get("error") or r.stderr.strip().splitlines()[-1:] or None
+        rows.append(row)
+    return rows
+
+
+def build_report(result: RunResult) -> dict[str, Any]:
+    """The observation part of the ``run`` report (verdicts are added by the caller)."""
+    plan: RunPlan = result.plan
+    connections = connection_rows(result)
+    sinks = _sink_rows(result)
+    violations = []
+    for row in connections:
+        obs, pred = row["observed_max_queued"], row["predicted_bound_messages"]
+        if obs is not None and pred is not None and obs > pred:
+            violations.append(
+                {
+                    "sender": row["sender"],
+                    "receiver": row["receiver"],
+                    "observed_max_queued": obs,
+                    "predicted_bound_messages": pred,
+                    "message": (
+                        f"MODEL VIOLATION: {row['sender']} -> {row['receiver']} held at least "
+                        f"{obs} messages, above the static bound of {pred}"
+                    ),
+                }
+            )
+    total = sum(s["messages"] for s in sinks)
+    firsts = [
+        result.instances[s["name"]].latest.get("sink", {}).get("first_t")
+        for s in sinks
+        if s["messages"]
+    ]
+    lasts = [
+        result.instances[s["name"]].latest.get("sink", {}).get("last_t")
+        for s in sinks
+        if s["messages"]
+    ]
+    span = (max(lasts) - min(firsts)) if firsts and lasts else 0.0
+    lat = [s["latency_s"] for s in sinks if s["latency_s"]]
+    return {
+        "topology": plan.name,
+        "scenarios": list(plan.scenarios),
+        "terminated": result.terminated,
+        "stop_reason": result.stop_reason,
+        "interrupted": result.interrupted,
+        "duration_s": round(result.duration, 3),
+        "timeout_s": plan.timeout,
+        "connections": connections,
+        "sinks": sinks,
+        "joins": _join_rows(result),
+        "processes": _process_rows(result),
+        "throughput": {
+            "messages_per_second": (total / span) if span > 0 else None,
+            "sink_messages": total,
+        },
+        "latency": {
+            "mean_s": (sum(x["mean"] * x["count"] for x in lat) / sum(x["count"] for x in lat))
+            if lat
+            else None,
+            "p99_s": max(x["p99"] for x in lat) if lat else None,
+            "max_s": max(x["max"] for x in lat) if lat else None,
+        },
+        "model_violations": violations,
+        "environment": environment(),
+        "limits": {k: v for k, v in plan.to_dict()["limits"].items()},
+        "notes": list(result.notes),
+    }

@@ -1,0 +1,492 @@
+"""The supervisor: runs a :class:`~topolint.executor.plan.RunPlan` as real OS processes.
+
+It owns a private temporary folder (``topolint-run-*``), turns the plan's abstract
+endpoints into loopback TCP ports or IPC paths inside that folder, starts one child per
+instance in its own session, watches their stats files, applies the scenarios, decides when
+the run is over (every child finished, the timeout, nothing moved for ``settings.quiet``
+seconds with no timer pending, or a stall measurement completed) and always cleans up:
+every child's process group is killed, held ports are released and the folder is removed,
+also on Ctrl-C (SIGINT), SIGTERM/SIGHUP, or a crash of a child.
+"""
+
+from __future__ import annotations
+
+import array
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from topolint.executor.plan import InstancePlan, RunPlan
+
+CHILD = Path(__file__).with_name("child.py")
+PREFIX = "topolint-run-"
+
+
+class PlanError(ValueError):
+    """The plan cannot be run (too many instances, bad scenario target, ...)."""
+
+
+@dataclass
+class InstanceResult:
+    """What one child reported."""
+
+    name: str
+    pid: int | None = None
+    exit_code: int | None = None
+    killed: bool = False  # by a kill= scenario
+    stopped: bool = False  # by the supervisor at the end of the run
+    latest: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)  # t, sent, recv (compact)
+    seqs: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # sock -> sid -> seqs
+    stderr: str = ""
+
+    @property
+    def crashed(self) -> bool:
+        return not self.killed and self.exit_code not in (0, None) and not self.stopped
+
+
+@dataclass
+class RunResult:
+    plan: RunPlan
+    instances: dict[str, InstanceResult]
+    terminated: bool
+    stop_reason: str
+    duration: float
+    interrupted: bool = False
+    endpoints: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    killed_at: dict[str, int] = field(default_factory=dict)  # instance -> source messages
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_workdirs(base: str | None = None) -> list[str]:
+    """Remove ``topolint-run-*`` folders left by a supervisor that was SIGKILLed."""
+    removed = []
+    base = base or tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(base):
+            if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
+                continue
+            owner = Path(entry.path, "owner.pid")
+            try:
+                pid = int(owner.read_text())
+            except (OSError, ValueError):
+                continue
+            if pid != os.getpid() and not _pid_alive(pid):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+    return removed
+
+
+class _StatsReader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.buf = b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        self.buf += data
+        *lines, self.buf = self.buf.split(b"\n")
+        out = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+        return out
+
+
+class Supervisor:
+    """Runs one plan; use :func:`execute`."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self.workdir = ""
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.held: list[socket.socket] = []
+        self.endpoints: dict[str, str] = {}
+        self.results: dict[str, InstanceResult] = {}
+        self.readers: dict[str, _StatsReader] = {}
+        self.specs: dict[str, dict[str, Any]] = {}
+        self._cleaned = False
+        self._old_handlers: dict[int, Any] = {}
+        self._errfiles: list[Any] = []
+
+    # ------------------------------------------------------------------ setup
+    def _mkworkdir(self) -> None:
+        base = tempfile.gettempdir()
+        if len(base) > 40:  # keep ipc:// paths well under the 107-byte sun_path limit
+            base = "/tmp"
+        self.workdir = tempfile.mkdtemp(prefix=PREFIX, dir=base)
+        Path(self.workdir, "owner.pid").write_text(str(os.getpid()))
+
+    def _free_port(self, hold: bool) -> int:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+        if hold:  # bound, never listening: a connect gets refused and nobody else can bind
+            self.held.append(s)
+        else:
+            self._probe.append(s)
+        return port
+
+    def _materialise(self) -> None:
+        self._probe: list[socket.socket] = []
+        for n, e in enumerate(self.plan.endpoints):
+            if e.transport == "tcp":
+                port = self._free_port(hold=not e.bound)
+                self.endpoints[e.id] = f"tcp://127.0.0.1:{port}"
+            elif e.transport == "ipc":
+                name = f"e{n}" if e.bound else f"void{n}"
+                self.endpoints[e.id] = f"ipc://{self.workdir}/{name}"
+            elif e.transport == "inproc":
+                self.endpoints[e.id] = f"inproc://e{n}" if e.bound else f"inproc://void{n}"
+            else:
+                raise PlanError(f"endpoint {e.id}: unsupported transport {e.transport!r}")
+        for s in self._probe:
+            s.close()
+
+    def _specs(self) -> None:
+        senders = self.plan.senders()
+        sid = {name: i for i, name in enumerate(senders)}
+        if len(senders) >= 0xFFFF:
+            raise PlanError("too many sending sockets")
+        sync_ep: dict[str, str] = {}
+        for inst in self.plan.instances:
+            for s in inst.sockets:
+                if s.sends and s.sync in ("handshake", "welcome"):
+                    sync_ep[f"{inst.name}.{s.name}"] = f"ipc://{self.workdir}/sync{len(sync_ep)}"
+        peers: dict[str, dict[str, str]] = {}
+        for c in self.plan.connections:
+            if c.sender in sync_ep:
+                peers.setdefault(c.receiver, {})[str(sid[c.sender])] = sync_ep[c.sender]
+        whole = self.plan.to_dict()
+        limits, settings = whole["limits"], whole["settings"]
+        for idx, inst in enumerate(self.plan.instances):
+            d = whole["instances"][idx]
+            for sd in d["sockets"]:
+                full = f"{inst.name}.{sd['name']}"
+                try:
+                    sd["binds"] = [self.endpoints[e] for e in sd["binds"]]
+                    sd["connects"] = [self.endpoints[e] for e in sd["connects"]]
+                except KeyError as e:
+                    raise PlanError(f"{full}: unknown endpoint id {e}") from None
+                sd["sender_id"] = sid.get(full, 0xFFFF)
+                sd["sync_endpoint"] = sync_ep.get(full)
+                sd["sync_peers"] = peers.get(full, {})
+            seqdir = os.path.join(self.workdir, f"seq{idx}")
+            os.mkdir(seqdir)
+            self.specs[inst.name] = {
+                "instance": d,
+                "settings": settings,
+                "limits": limits,
+                "workdir": self.workdir,
+                "stats": os.path.join(self.workdir, f"stats{idx}.jsonl"),
+                "seqdir": seqdir,
+                "release": os.path.join(self.workdir, "release"),
+                "parent": os.getpid(),
+            }
+
+    def _spawn(self, inst: InstancePlan, idx: int) -> None:
+        spec = self.specs[inst.name]
+        path = os.path.join(self.workdir, f"spec{idx}.json")
+        Path(path).write_text(json.dumps(spec))
+        err = open(os.path.join(self.workdir, f"stderr{idx}.txt"), "wb")  # noqa: SIM115
+        self._errfiles.append(err)
+        env = dict(os.environ)
+        env.pop("PYTHONSTARTUP", None)
+        p = subprocess.Popen(
+            [sys.executable, str(CHILD), path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            close_fds=True,
+            cwd=self.workdir,
+            env=env,
+        )
+        self.procs[inst.name] = p
+        self.readers[inst.name] = _StatsReader(spec["stats"])
+        self.results[inst.name] = InstanceResult(inst.name, pid=p.pid)
+
+    # ------------------------------------------------------------------ signals
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        raise _Interrupted()
+
+    def _install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+
+    def _block_signals(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self._old_handlers:
+                signal.signal(sig, signal.SIG_IGN)
+
+    def _restore(self) -> None:
+        for sig, h in self._old_handlers.items():
+            signal.signal(sig, h)
+        self._old_handlers.clear()
+
+    # ------------------------------------------------------------------ monitoring
+    def _poll_stats(self) -> None:
+        for name, reader in self.readers.items():
+            r = self.results[name]
+            for snap in reader.read():
+                r.latest = snap
+                r.history.append({"t": snap["t"], "sent": snap["sent"], "recv": snap["recv"]})
+
+    def _kill_group(self, p: subprocess.Popen[bytes], sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, sig)
+
+    def _stop_all(self) -> None:
+        live = {n: p for n, p in self.procs.items() if p.poll() is None}
+        for n, p in live.items():
+            self.results[n].stopped = True
+            self._kill_group(p, signal.SIGTERM)
+        end = time.monotonic() + self.plan.settings.grace
+        for p in live.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(max(0.0, end - time.monotonic()))
+        for p in live.values():
+            if p.poll() is None:
+                self._kill_group(p, signal.SIGKILL)
+                p.wait()
+
+    def cleanup(self) -> None:
+        """Kill every child's process group, release ports, remove the folder.  Idempotent."""
+        if self._cleaned:
+            return
+        self._cleaned = True
+        for p in self.procs.values():
+            if p.poll() is None:
+                self._kill_group(p, signal.SIGKILL)
+        for p in self.procs.values():
+            with contextlib.suppress(Exception):
+                p.wait(5)
+            # the group may hold nothing else, but make sure
+            self._kill_group(p, signal.SIGKILL)
+        for s in self.held:
+            s.close()
+        self.held.clear()
+        for f in self._errfiles:
+            f.close()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.cleanup)
+
+    def _collect(self) -> None:
+        self._poll_stats()
+        for name, p in self.procs.items():
+            r = self.results[name]
+            r.exit_code = p.poll()
+            idx = [i.name for i in self.plan.instances].index(name)
+            with contextlib.suppress(OSError):
+                err = Path(self.workdir, f"stderr{idx}.txt").read_text(errors="replace")
+                r.stderr = err[-2000:]
+            files = r.latest.get("seqfiles", {})
+            seqdir = self.specs[name]["seqdir"]
+            for sock, per in files.items():
+                for sid, fname in per.items():
+                    with contextlib.suppress(OSError):
+                        data = Path(seqdir, fname).read_bytes()
+                        a = array.array("q")
+                        a.frombytes(data[: len(data) - len(data) % 8])
+                        r.seqs.setdefault(sock, {})[int(sid)] = a.tolist()
+
+    def run(self) -> RunResult:
+        plan = self.plan
+        self._install()
+        atexit.register(self.cleanup)
+        start = time.monotonic()
+        interrupted = False
+        reason = ""
+        killed_at: dict[str, int] = {}
+        try:
+            remove_stale_workdirs()
+            self._mkworkdir()
+            self._materialise()
+            self._specs()
+            for idx, inst in enumerate(plan.instances):
+                self._spawn(inst, idx)
+            start = time.monotonic()
+            reason = self._watch(start, killed_at)
+        except _Interrupted:
+            interrupted = True
+            reason = "interrupted"
+        except KeyboardInterrupt:
+            interrupted = True
+            reason = "interrupted"
+        try:
+            self._block_signals()
+            if self.procs:
+                self._stop_all()
+                self._collect()
+            duration = time.monotonic() - start
+            finished = all(
+                r.exit_code == 0 and not r.stopped for r in self.results.values() if not r.killed
+            )
+            terminated = bool(self.procs) and finished and not interrupted
+            return RunResult(
+                plan=plan,
+                instances=self.results,
+                terminated=terminated,
+                stop_reason=reason,
+                duration=duration,
+                interrupted=interrupted,
+                endpoints=dict(self.endpoints),
+                notes=list(plan.notes),
+                killed_at=killed_at,
+            )
+        finally:
+            self.cleanup()
+            self._restore()
+
+    def _watch(self, start: float, killed_at: dict[str, int]) -> str:
+        plan = self.plan
+        settings = plan.settings
+        deadline = start + plan.timeout
+        flooders = [i.name for i in plan.instances if any(s.flood for s in i.sockets)]
+        stalled = [i.name for i in plan.instances if i.scenario.stall]
+        release = Path(self.workdir, "release")
+        released = False
+        total = sum(
+            (i.behaviour.count or plan.limits.max_messages)
+            for i in plan.instances
+            if i.behaviour.kind == "source"
+        )
+        sources = [i.name for i in plan.instances if i.behaviour.kind == "source"]
+        progress: dict[str, Any] = {}
+        last_change = time.monotonic()
+        while True:
+            time.sleep(0.02)
+            now = time.monotonic()
+            self._poll_stats()
+            exited = {n for n, p in self.procs.items() if p.poll() is not None}
+            if len(exited) == len(self.procs):
+                return "all processes finished"
+            if now >= deadline:
+                return "timeout"
+            # kill=PROCESS@FRACTION
+            emitted = sum(self.results[n].latest.get("emitted", 0) for n in sources)
+            for inst in plan.instances:
+                frac = inst.scenario.kill_at
+                r = self.results[inst.name]
+                if frac is None or r.killed or inst.name in exited or not r.latest:
+                    continue
+                if emitted >= frac * total:
+                    self._kill_group(self.procs[inst.name], signal.SIGKILL)
+                    r.killed = True
+                    killed_at[inst.name] = emitted
+            # stall=PROCESS: release the stalled receivers once every flood is done
+            if stalled and not released:
+                floods_done = all(
+                    n in exited or self.results[n].latest.get("phase") == "flood-done"
+                    for n in flooders
+                )
+                ready = all(
+                    n in exited or self.results[n].latest.get("phase") == "stalled" for n in stalled
+                )
+                if floods_done and ready and (flooders or now - last_change > settings.quiet):
+                    release.touch()
+                    released = True
+            if (
+                stalled
+                and released
+                and all(
+                    n in exited or self.results[n].latest.get("phase") == "drained" for n in stalled
+                )
+            ):
+                return "stall measurement complete"
+            # quiescence: nothing moved anywhere and no timer is pending
+            state = {
+                n: (r.latest.get("progress"), r.latest.get("phase"), n in exited)
+                for n, r in self.results.items()
+            }
+            if state != progress:
+                progress = state
+                last_change = now
+            live = [n for n in self.procs if n not in exited]
+            started = all(self.results[n].latest for n in live)
+            timers = any((self.results[n].latest.get("deadline") or 0) > now - 0.05 for n in live)
+            if started and not timers and now - last_change >= settings.quiet:
+                if stalled and not released:
+                    continue
+                return f"no progress for {settings.quiet:g} s (stuck)"
+
+
+def execute(plan: RunPlan) -> RunResult:
+    """Run ``plan``; always cleans up.  Raises :class:`PlanError` for an unrunnable plan."""
+    notes = plan.limits.clamp()
+    plan.notes.extend(notes)
+    if len(plan.instances) > plan.limits.max_instances:
+        raise PlanError(
+            f"{len(plan.instances)} process instances exceed the cap of "
+            f"{plan.limits.max_instances} (raise it with a limit, up to "
+            f"{int(plan.limits.HARD['max_instances'])})"
+        )
+    if not plan.instances:
+        raise PlanError("nothing to run: the plan has no process instances")
+    if plan.timeout <= 0 or plan.timeout > plan.limits.max_timeout:
+        new = min(max(plan.timeout, 1.0), plan.limits.max_timeout)
+        plan.notes.append(
+            f"timeout {plan.timeout:g} s outside (0, {plan.limits.max_timeout:g}]: {new:g} s"
+        )
+        plan.timeout = new
+    names = [i.name for i in plan.instances]
+    if len(set(names)) != len(names):
+        raise PlanError("duplicate instance names")
+    for inst in plan.instances:
+        b = inst.behaviour
+        for s in inst.sockets:
+            if s.size > plan.limits.max_message_bytes:
+                plan.notes.append(
+                    f"{inst.name}.{s.name}: message size {s.size} B capped to "
+                    f"{plan.limits.max_message_bytes} B"
+                )
+                s.size = plan.limits.max_message_bytes
+        if b.kind == "source":
+            size = max([s.size for s in inst.sockets if s.sends] or [64])
+            cap = min(plan.limits.max_messages, max(1, plan.limits.max_source_bytes // size))
+            if b.count is None or b.count > cap:
+                plan.notes.append(
+                    f"{inst.name}: "
+                    + ("no count declared" if b.count is None else f"count {b.count}")
+                    + f": emitting {cap} messages (cap)"
+                )
+                b.count = cap
+    return Supervisor(plan).run()
