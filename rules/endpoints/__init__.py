@@ -1,0 +1,1 @@
+"""Endpoint and security rules: hard-coded hosts, test reaching production, CURVE, pickle."""

@@ -1,0 +1,1 @@
+"""Ownership rules: who owns each process, and whether the contracts between owners fit."""
