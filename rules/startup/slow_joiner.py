@@ -1,0 +1,84 @@
+"""A publisher of a must-not-lose stream sends before it knows its subscribers listen.
+
+## What it finds
+A PUB or XPUB data socket with subscribers whose stream is not declared loss-tolerant
+(neither the socket's `loss_tolerant` nor its message type's `loss_tolerant` is `true`) and
+whose `sync:` does not prove that each subscription has arrived. Only
+`sync: subscription-events` (an XPUB that waits for the expected subscription messages) and
+`sync: handshake` (an application handshake, e.g. REQ/REP, counting ready subscribers) prove
+it. `sync: welcome` (a welcome message) and connection events prove only that a TCP
+connection exists, not that the subscription has reached the publisher, so they are
+reported too, with that reason. `sync: sleep` is left to `sleep-synchronization`.
+
+## Why it matters
+The talk's problem 1: a PUB binds, sends "hello" at once, and the SUB that connects a moment
+later waits forever — ZeroMQ delivers to a subscriber only what is published after its
+subscription has travelled back to the publisher (the "slow joiner", notes
+`zeromq-queue-model.md`, "Start-up and shutdown"). Every start-up silently loses the first
+messages, and how many depends on scheduling.
+
+## Example
+```yaml
+processes:
+  publisher:
+    sockets:
+      out: {type: pub, bind: "tcp://*:7891", sends: greeting}   # sends at once
+  subscriber:
+    sockets:
+      in: {type: sub, connect: publisher.out, subscribe: [""], receives: greeting}
+```
+
+## Fix
+Make the publisher wait for proof: use an XPUB and wait for one subscription message per
+expected subscriber (`sync: subscription-events`), or run a REQ/REP handshake in which each
+subscriber reports ready once its subscription is set (`sync: handshake`). If losing the
+first messages is acceptable (a live monitoring feed), say so with `loss_tolerant: true` on
+the socket or the message type.
+"""
+
+from collections.abc import Iterator
+
+from topolint.context import Context
+from topolint.findings import Fact
+
+from ._common import names, stream_note, strict_publishers
+
+NAME = "slow-joiner"
+CODE = "TL201"
+SEVERITY = "error"
+
+#: sync values that prove the subscription reached the publisher.
+PROVEN = {"subscription-events", "handshake"}
+#: sync values that prove less, and why.
+WEAK = {
+    "welcome": "a welcome message proves that a subscriber connected, not that its "
+    "subscription has reached the publisher",
+}
+FIX = (
+    "wait for each expected subscription (XPUB, sync: subscription-events) or handshake with "
+    "every subscriber (sync: handshake); or declare loss_tolerant: true if losing the first "
+    "messages is acceptable"
+)
+
+
+def check(ctx: Context) -> Iterator[Fact]:
+    topo = ctx.topology
+    for s, subs in strict_publishers(topo, ctx.wiring):
+        if s.sync in PROVEN or s.sync == "sleep":
+            continue
+        who = f"{len(subs)} subscriber{'s' if len(subs) != 1 else ''} ({names(subs)})"
+        stream = stream_note(ctx.topology, s)
+        if s.sync in WEAK:
+            msg = (
+                f"{s.type.upper()} socket {s.id} synchronises start-up with sync: {s.sync}, but "
+                f"{WEAK[s.sync]}: messages sent in between are lost by {who}, and {stream}"
+            )
+            path = (*s.path, "sync")
+        else:
+            how = "sync: none" if s.sync == "none" else "no start-up synchronisation (sync:)"
+            msg = (
+                f"{s.type.upper()} socket {s.id} declares {how}: whatever it sends before the "
+                f"subscriptions of {who} arrive is silently lost (slow joiner), and {stream}"
+            )
+            path = (*s.path, "sync") if s.sync else s.path
+        yield Fact(msg, path=path, subject=(s.id, *subs), fix=FIX)
