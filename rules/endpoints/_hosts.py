@@ -59,16 +59,16 @@ def raw_host(e: Endpoint) -> str | None:
     ``${VARIABLE}`` references are kept as written; a raw text without ``://``
     (``${ENDPOINT}``) has no literal host.
     """
-    _scheme, sep, rest = e.raw.partition("://")
-    if not sep:
-        return None
     refs: list[str] = []
 
     def hide(m: re.Match[str]) -> str:
         refs.append(m.group(0))
         return f"\x00{len(refs) - 1}\x00"
 
-    masked = _VAR.sub(hide, rest).split("/", 1)[0]
+    _scheme, sep, rest = _VAR.sub(hide, e.raw).partition("://")
+    if not sep:
+        return None
+    masked = rest.split("/", 1)[0]
     if masked.startswith("["):
         host = masked[1:].partition("]")[0]
     else:
