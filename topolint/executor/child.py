@@ -131,6 +131,8 @@ class Child:
         self.last_input = time.monotonic()
         # behaviour
         self.emitted = 0
+        self.emit_first: float | None = None
+        self.emit_last: float | None = None
         self.filtered = 0
         self.forwarded = 0
         eod = self.beh.get("end_of_data") or {}
@@ -189,6 +191,7 @@ class Child:
             "progress": self.progress,
             "deadline": self.deadline,
             "emitted": self.emitted,
+            "emit_span": [self.emit_first, self.emit_last],
             "sent": {s.name: s.sent for s in self.socks if s.sends},
             "eod_sent": {s.name: s.eod_sent for s in self.socks if s.sends},
             "dropped": {s.name: s.dropped for s in self.socks if s.dropped},
@@ -290,7 +293,7 @@ class Child:
                 z.setsockopt(zmq.XPUB_NODROP, 1)
             z.setsockopt(zmq.XPUB_VERBOSE, 1)
         s = Sock(plan, z, ztype)
-        if plan.get("flood"):
+        if plan.get("flood") or plan.get("wait_peers"):
             s.monitor = z.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
         if ztype == "sub" and opts.get("subscribe"):
             # The publisher's topics are not declared: a socket that subscribes to
@@ -451,9 +454,7 @@ class Child:
                 self.sleep(st)
             else:
                 time.sleep(st)
-        every = int(self.settings.get("filter_every", 4))
-        if self.beh.get("filters") and every > 0 and key % every == every - 1:
-            self.filtered += 1
+        if self.filtered_out(key):
             return
         if not any(x.data_out for x in self.socks):
             now = time.monotonic()
@@ -625,6 +626,27 @@ class Child:
             if rep is not None:
                 rep.close(0)
 
+    def count_handshakes(self, s: Sock, timeout_ms: int) -> None:
+        if s.monitor is not None and s.monitor.poll(timeout_ms, zmq.POLLIN):
+            s.monitor.recv_multipart()
+            s.handshakes += 1
+
+    def wait_connected(self) -> None:
+        """Blocking senders start once their declared peers are connected (bounded wait)."""
+        socks = [s for s in self.socks if int(s.plan.get("wait_peers") or 0) > 0]
+        if not socks:
+            return
+        self.set_phase("connecting")
+        end = time.monotonic() + float(self.settings.get("connect_wait", 5.0))
+        self.deadline = end
+        for s in socks:
+            while s.handshakes < int(s.plan["wait_peers"]) and time.monotonic() < end:
+                self.count_handshakes(s, 20)
+                self.snapshot()
+            if s.handshakes < int(s.plan["wait_peers"]):
+                self.sync.setdefault("connect_wait_timed_out", []).append(s.name)
+        self.deadline = None
+
     def run_flood(self) -> None:
         """Stall scenario, sending side: measure queue capacity (notes: NOBLOCK, ~1 s quiet)."""
         floods = [s for s in self.socks if s.plan.get("flood")]
@@ -632,9 +654,7 @@ class Child:
         for s in floods:
             want = int(s.plan.get("flood_peers", 1))
             while s.monitor is not None and s.handshakes < want:
-                if s.monitor.poll(50, zmq.POLLIN):
-                    s.monitor.recv_multipart()
-                    s.handshakes += 1
+                self.count_handshakes(s, 50)
                 self.snapshot()
         self.set_phase("flooding")
         quiet = float(self.settings["stall_quiet"])
@@ -780,9 +800,22 @@ class Child:
                     req.recv()
             self.snapshot()
 
+    def filtered_out(self, key: int) -> bool:
+        every = int(self.settings.get("filter_every", 4))
+        if self.beh.get("filters") and every > 0 and key % every == every - 1:
+            self.filtered += 1
+            return True
+        return False
+
     def emit(self) -> None:
         key = self.emitted
         origin = time.monotonic()
+        self.emit_first = self.emit_first or origin
+        self.emit_last = origin
+        if self.filtered_out(key):
+            self.emitted += 1
+            self.progress += 1
+            return
         for s in self.socks:
             if s.data_out:
                 self.send_data(s, key, origin)
@@ -808,6 +841,7 @@ class Child:
             self.run_stalled()
         if any(s.plan.get("flood") for s in self.socks):
             self.run_flood()
+        self.wait_connected()
         self.sync_publishers()
         if self.beh.get("kind") == "idle":
             self.set_phase("idle")

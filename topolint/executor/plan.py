@@ -76,6 +76,7 @@ class SocketPlan:
     carries_eod: bool = True  # False: this socket never carries end-of-data
     control: bool = False  # a dedicated end-of-data socket (carries: [end-of-data])
     peers: int = 0  # connections in the graph on this socket (either direction)
+    wait_peers: int = 0  # non-PUB senders: tcp/ipc peers to wait for before sending
     flood: bool = False  # stall scenario: flood this socket to measure queue capacity
     flood_peers: int = 0  # how many stalled peers to wait for before flooding
 
@@ -200,6 +201,7 @@ class Settings:
     snapshot_interval: float = 0.05
     heartbeat: float = 0.25
     sync_sleep: float = 0.2  # sync: sleep
+    connect_wait: float = 5.0  # longest wait for wait_peers before sending anyway
     filter_every: int = 4  # filters: true drops keys k with k % filter_every == filter_every-1
     grace: float = 1.0  # SIGTERM -> SIGKILL
 
