@@ -71,14 +71,24 @@ class Baseline:
     @staticmethod
     def write(path: Path, findings: list[Finding]) -> None:
         entries = [
-            {"fingerprint": f.fingerprint, "rule": f.rule, "file": f.file, "element": f.element, "message": f.message}
+            {
+                "fingerprint": f.fingerprint,
+                "rule": f.rule,
+                "file": f.file,
+                "element": f.element,
+                "message": f.message,
+            }
             for f in findings
         ]
         entries.sort(key=lambda e: (e["file"], e["rule"], e["element"], e["fingerprint"]))
-        path.write_text(json.dumps({"version": 1, "findings": entries}, indent=2) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps({"version": 1, "findings": entries}, indent=2) + "\n", encoding="utf-8"
+        )
 
 
-def _check(paths: list[str], cli: dict[str, Any], config_path: Path | None, scanning: bool) -> tuple[CheckResult, str]:
+def _check(
+    paths: list[str], cli: dict[str, Any], config_path: Path | None, scanning: bool
+) -> tuple[CheckResult, str]:
     """Run the engine, grouping files by their nearest configuration."""
     if config_path is not None:
         configs = {config_path: load_config(config_path)}
@@ -132,10 +142,10 @@ def run_check(
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     targets: list[tuple[str, Path | None]] = [(fmt, None)]
     for o in outputs:
-        name, sep, file = o.partition(":")
-        if not sep or not file:
+        name, sep, filename = o.partition(":")
+        if not sep or not filename:
             raise UsageError(f"--output-file expects FORMAT:FILE, got {o!r}")
-        targets.append((name, Path(file)))
+        targets.append((name, Path(filename)))
     for name, _ in targets:
         if name not in FORMATS:
             raise UsageError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}")
@@ -148,13 +158,20 @@ def run_check(
     findings = result.findings
     if write_baseline is not None:
         Baseline.write(write_baseline, findings)
-        print(f"topolint: wrote {len(findings)} finding(s) to baseline {write_baseline}", file=sys.stderr)
+        print(
+            f"topolint: wrote {len(findings)} finding(s) to baseline {write_baseline}",
+            file=sys.stderr,
+        )
     if baseline is not None:
         known = Baseline.read(baseline).fingerprints
         current = {f.fingerprint for f in findings}
         new = [f for f in findings if f.fingerprint not in known]
         fixed = [e for fp, e in known.items() if fp not in current]
-        extra["baseline"] = {"file": str(baseline), "known": len(findings) - len(new), "fixed": fixed}
+        extra["baseline"] = {
+            "file": str(baseline),
+            "known": len(findings) - len(new),
+            "fixed": fixed,
+        }
         findings = new
     if result.errors:
         extra["errors"] = [e.to_dict() for e in result.errors]
@@ -170,14 +187,17 @@ def run_check(
     for e in result.errors:
         print(str(e), file=sys.stderr)
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
-    for name, file in targets:
-        text = render(name, report, color=use_color and file is None and name == "text")
-        if file is None:
+    for name, target in targets:
+        text = render(name, report, color=use_color and target is None and name == "text")
+        if target is None:
             sys.stdout.write(text)
         else:
-            file.write_text(text, encoding="utf-8")
+            target.write_text(text, encoding="utf-8")
     if baseline is not None and extra["baseline"]["fixed"] and fmt == "text":
-        print(f"topolint: {len(extra['baseline']['fixed'])} baseline finding(s) fixed", file=sys.stderr)
+        print(
+            f"topolint: {len(extra['baseline']['fixed'])} baseline finding(s) fixed",
+            file=sys.stderr,
+        )
     if result.errors:
         return 2
     return 1 if fails(findings, level) else 0

@@ -26,7 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-import_app = typer.Typer(help="Convert other topology formats to topolint YAML.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Convert other topology formats to topolint YAML.", no_args_is_help=True
+)
 app.add_typer(import_app, name="import")
 
 FORMATS = ["text", "json", "sarif", "github", "junit", "gitlab"]
@@ -80,26 +82,40 @@ def check(
     format: Annotated[
         str | None, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
     ] = None,
-    select: Annotated[list[str] | None, typer.Option(help="Rules to run: names, codes or code prefixes.")] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help="Rules to skip: names, codes or code prefixes.")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="Rules to run: names, codes or code prefixes.")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option(help="Rules to skip: names, codes or code prefixes.")
+    ] = None,
     fail_on: Annotated[
-        str | None, typer.Option("--fail-on", help="Lowest severity that fails: error, warning, info.")
+        str | None,
+        typer.Option("--fail-on", help="Lowest severity that fails: error, warning, info."),
     ] = None,
     var: VarOpt = None,
     config: Annotated[Path | None, typer.Option("--config", help="Configuration file.")] = None,
     output_file: Annotated[
         list[str] | None,
-        typer.Option("--output-file", "-o", help="Also write FORMAT:FILE (repeatable), e.g. sarif:out.sarif."),
+        typer.Option(
+            "--output-file", "-o", help="Also write FORMAT:FILE (repeatable), e.g. sarif:out.sarif."
+        ),
     ] = None,
-    baseline: Annotated[Path | None, typer.Option(help="Fail only on findings not in this baseline.")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Fail only on findings not in this baseline.")
+    ] = None,
     write_baseline: Annotated[
-        Path | None, typer.Option("--write-baseline", help="Record today's findings as the baseline.")
+        Path | None,
+        typer.Option("--write-baseline", help="Record today's findings as the baseline."),
     ] = None,
     skip_non_topologies: Annotated[
         bool,
-        typer.Option("--skip-non-topologies", help="Skip named YAML/JSON files that are not topologies."),
+        typer.Option(
+            "--skip-non-topologies", help="Skip named YAML/JSON files that are not topologies."
+        ),
     ] = False,
-    color: Annotated[bool | None, typer.Option("--color/--no-color", help="Colour the text output.")] = None,
+    color: Annotated[
+        bool | None, typer.Option("--color/--no-color", help="Colour the text output.")
+    ] = None,
 ) -> None:
     """Lint topology files or folders."""
     from topolint.checking import run_check
@@ -127,7 +143,10 @@ def analyze(
     format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     var: VarOpt = None,
     kernel: Annotated[
-        str, typer.Option(help="OS buffer limits: 'file' (the file's kernel block / Linux defaults) or 'host'.")
+        str,
+        typer.Option(
+            help="OS buffer limits: 'file' (the file's kernel block / Linux defaults) or 'host'."
+        ),
     ] = "file",
 ) -> None:
     """Throughput, latency and per-connection / per-process memory bounds."""
@@ -155,8 +174,12 @@ def analyze(
 @app.command()
 def render(
     path: Annotated[Path, typer.Argument(help="Topology file.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .svg, .png, .dot or .mmd.")],
-    findings: Annotated[bool, typer.Option("--findings/--no-findings", help="Highlight findings.")] = True,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Output file: .svg, .png, .dot or .mmd.")
+    ],
+    findings: Annotated[
+        bool, typer.Option("--findings/--no-findings", help="Highlight findings.")
+    ] = True,
     var: VarOpt = None,
 ) -> None:
     """Draw the topology (owners as clusters, findings in red)."""
@@ -185,7 +208,9 @@ def run(
 
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}: expected text or json")
-    text, code = execute(path, scenarios=scenario or [], timeout=timeout, variables=_variables(var), fmt=format)
+    text, code = execute(
+        path, scenarios=scenario or [], timeout=timeout, variables=_variables(var), fmt=format
+    )
     typer.echo(text, nl=False)
     raise typer.Exit(code)
 
@@ -219,7 +244,13 @@ def rules_cmd(
         typer.echo(
             json.dumps(
                 [
-                    {"name": r.name, "code": r.code, "severity": r.severity.value, "family": r.family, "summary": r.summary}
+                    {
+                        "name": r.name,
+                        "code": r.code,
+                        "severity": r.severity.value,
+                        "family": r.family,
+                        "summary": r.summary,
+                    }
                     for r in cats
                 ],
                 indent=2,
@@ -242,7 +273,9 @@ def explain(rule: Annotated[str, typer.Argument(help="Rule name or code.")]) -> 
 
 @app.command()
 def schema(
-    config: Annotated[bool, typer.Option("--config", help="The configuration file's schema instead.")] = False,
+    config: Annotated[
+        bool, typer.Option("--config", help="The configuration file's schema instead.")
+    ] = False,
 ) -> None:
     """Print the JSON Schema of the topology format."""
     if config:
@@ -258,7 +291,9 @@ def schema(
 @import_app.command("fairmq")
 def import_fairmq(
     file: Annotated[Path, typer.Argument(help="FairMQ JSON channel configuration.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """Convert a FairMQ JSON configuration to topolint YAML."""
     from topolint.fairmq import is_fairmq, to_native, to_yaml
@@ -290,8 +325,13 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
-    except Exception as e:  # an internal error: one line, exit 2 (set TOPOLINT_DEBUG=1 for the traceback)
+    except (
+        Exception
+    ) as e:  # an internal error: one line, exit 2 (set TOPOLINT_DEBUG=1 for the traceback)
         if os.environ.get("TOPOLINT_DEBUG"):
             raise
-        typer.echo(f"topolint: internal error: {type(e).__name__}: {e} (set TOPOLINT_DEBUG=1 for details)", err=True)
+        typer.echo(
+            f"topolint: internal error: {type(e).__name__}: {e} (set TOPOLINT_DEBUG=1 for details)",
+            err=True,
+        )
         sys.exit(2)

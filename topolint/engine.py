@@ -86,7 +86,9 @@ class Settings:
             import fnmatch
 
             for pattern, sels in self.per_file_ignores.items():
-                if fnmatch.fnmatch(file, pattern) or fnmatch.fnmatch(os.path.basename(file), pattern):
+                if fnmatch.fnmatch(file, pattern) or fnmatch.fnmatch(
+                    os.path.basename(file), pattern
+                ):
                     ignore += sels
         return [
             r
@@ -111,7 +113,9 @@ def is_topology(data: Any) -> bool:
     )
 
 
-def parse(doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True) -> Topology:
+def parse(
+    doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True
+) -> Topology:
     """Validate a loaded document (native or FairMQ) and build its model."""
     from topolint import schema
 
@@ -126,13 +130,19 @@ def parse(doc: Document, variables: Mapping[str, str] | None = None, *, use_envi
 
 
 def load(
-    path: FsPath | str, variables: Mapping[str, str] | None = None, *, use_environ: bool = True, display: str | None = None
+    path: FsPath | str,
+    variables: Mapping[str, str] | None = None,
+    *,
+    use_environ: bool = True,
+    display: str | None = None,
 ) -> Topology:
     """Read, validate and model one topology file."""
     return parse(load_file(FsPath(path), display), variables, use_environ=use_environ)
 
 
-def loads(text: str, file: str = "<string>", variables: Mapping[str, str] | None = None) -> Topology:
+def loads(
+    text: str, file: str = "<string>", variables: Mapping[str, str] | None = None
+) -> Topology:
     """Parse a topology from text (YAML, or JSON when ``file`` ends in ``.json``)."""
     return parse(load_text(text, file), variables, use_environ=False)
 
@@ -163,7 +173,7 @@ def run_rules(topology: Topology, settings: Settings | None = None) -> list[Find
 
 
 def stamp(rule: RuleInfo, severity: Severity, fact: Fact, doc: Document) -> Finding:
-    pos = doc.position(fact.path)
+    pos = doc.finding_position(fact.path)
     related = tuple(
         {"file": doc.file, "line": p.line, "column": p.column, "element": ".".join(map(str, r))}
         for r in fact.related
@@ -201,22 +211,29 @@ def _json_ignores(doc: Document, path: tuple[Any, ...]) -> list[str] | None:
     return found
 
 
+def _selects(f: Finding, selector: str) -> bool:
+    sel = selector.strip()
+    return sel in (f.rule, "all", "ALL") or (
+        sel.upper().startswith("TL") and f.code.startswith(sel.upper())
+    )
+
+
 def apply_suppressions(findings: list[Finding], doc: Document) -> list[Finding]:
     """Drop findings suppressed by comments or ``x-topolint-ignore``; mark used suppressions."""
     by_line: dict[int, list[Any]] = {}
-    file_level = []
+    file_level: list[Any] = []
     for s in doc.suppressions:
         (file_level if s.file_level else by_line.setdefault(s.line, [])).append(s)
     kept = []
     for f in findings:
         suppressed = False
         for s in file_level + by_line.get(f.line, []):
-            if not s.rules or f.rule in s.rules or f.code in s.rules:
+            if not s.rules or any(_selects(f, r) for r in s.rules):
                 s.used = True
                 suppressed = True
         if not suppressed and "x-topolint-ignore" in doc.text:
             ign = _json_ignores(doc, f.path)
-            if ign is not None and (not ign or f.rule in ign or f.code in ign or "all" in ign):
+            if ign is not None and (not ign or any(_selects(f, r) for r in ign)):
                 suppressed = True
         if not suppressed:
             kept.append(f)
@@ -249,7 +266,9 @@ class CheckResult:
     topologies: list[Topology] = field(default_factory=list)
 
 
-def check_paths(paths: Iterable[str], settings: Settings | None = None, *, scanning: bool | None = None) -> CheckResult:
+def check_paths(
+    paths: Iterable[str], settings: Settings | None = None, *, scanning: bool | None = None
+) -> CheckResult:
     """Check files and folders.  Files that are not topologies are skipped when found by
     scanning a folder or when ``scanning`` is true (pre-commit hands over every YAML file)."""
     settings = settings or Settings()

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 #: Element path inside a topology document, e.g. ``("processes", "camera", "sockets", "out")``.
 Path = tuple[str | int, ...]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Severity of a finding, ordered ``info < warning < error``."""
 
     INFO = "info"

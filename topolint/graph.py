@@ -81,7 +81,11 @@ class Connection:
 
     @property
     def receiver_id(self) -> str:
-        return f"{self.receiver}.{self.receiver_socket.name}" if self.receiver_socket else self.receiver
+        return (
+            f"{self.receiver}.{self.receiver_socket.name}"
+            if self.receiver_socket
+            else self.receiver
+        )
 
     @property
     def path(self) -> Path:
@@ -96,7 +100,9 @@ class Connection:
     @property
     def control(self) -> bool:
         """Carries only end-of-data (a dedicated control socket on either side)."""
-        return any(s is not None and s.is_control for s in (self.sender_socket, self.receiver_socket))
+        return any(
+            s is not None and s.is_control for s in (self.sender_socket, self.receiver_socket)
+        )
 
     @property
     def data(self) -> bool:
@@ -141,9 +147,6 @@ class TopologyGraph:
     def incoming(self, socket: Socket) -> list[Connection]:
         """Connections on which ``socket`` (any replica) receives."""
         return self._by_socket.get((socket.process, socket.name, False), [])
-
-    def peers(self, socket: Socket) -> list[Connection]:
-        return self.outgoing(socket) + [c for c in self.incoming(socket) if c not in self.outgoing(socket)]
 
     @cached_property
     def flow(self) -> nx.DiGraph:
@@ -205,7 +208,11 @@ class _Wiring:
         for p in topo.processes.values():
             for i, inst in enumerate(p.instances()):
                 self.g.add_node(
-                    inst, kind="process", process=p.name, replica=i if p.replicas > 1 else None, host=p.host
+                    inst,
+                    kind="process",
+                    process=p.name,
+                    replica=i if p.replicas > 1 else None,
+                    host=p.host,
                 )
         for p in topo.processes.values():
             for s in p.sockets.values():
@@ -268,7 +275,7 @@ class _Wiring:
         if e.kind == "ref":
             assert e.ref is not None
             target = self.topo.socket(*e.ref)
-            if target is None or target.process == p.name and target.name == s.name:
+            if target is None or (target.process == p.name and target.name == s.name):
                 self.unresolved(p, s, e)
                 return
             tp = self.topo.processes[target.process]

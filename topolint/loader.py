@@ -72,6 +72,19 @@ class Document:
                 return Position(1, 1)
             p = p[:-1]
 
+    def finding_position(self, path: Path) -> Position:
+        """Where a finding about ``path`` points: a scalar's value (an endpoint string, a
+        number), or the key of a mapping or list element."""
+        node = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return self.position(path)
+        if isinstance(node, (dict, list)):
+            return self.position(path)
+        return self.value_position(path)
+
     def value_position(self, path: Path) -> Position:
         """Position of the value at ``path`` (e.g. the endpoint string), else :meth:`position`."""
         return self.value_pos.get(tuple(path)) or self.position(path)
@@ -108,7 +121,13 @@ class _Builder:
                 if not isinstance(knode, yaml.ScalarNode):
                     raise self._err(knode, "mapping keys must be plain scalars")
                 key = self._scalar(knode)
-                key = key if isinstance(key, str) else str(key).lower() if isinstance(key, bool) else str(key)
+                key = (
+                    key
+                    if isinstance(key, str)
+                    else str(key).lower()
+                    if isinstance(key, bool)
+                    else str(key)
+                )
                 if key in out:
                     first = self.doc.key_pos[(*path, key)]
                     raise self._err(
@@ -157,7 +176,7 @@ def _count_nodes(node: yaml.Node, limit: int) -> int:
 
 
 def _suppressions(text: str) -> list[Suppression]:
-    out = []
+    out: list[Suppression] = []
     if "topolint:" not in text:
         return out
     for i, line in enumerate(text.splitlines(), start=1):

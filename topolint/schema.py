@@ -13,15 +13,36 @@ from typing import Any
 from topolint.errors import InputError
 from topolint.loader import Document
 
-SOCKET_TYPES = ["push", "pull", "pub", "sub", "xpub", "xsub", "req", "rep", "dealer", "router", "pair"]
+SOCKET_TYPES = [
+    "push",
+    "pull",
+    "pub",
+    "sub",
+    "xpub",
+    "xsub",
+    "req",
+    "rep",
+    "dealer",
+    "router",
+    "pair",
+]
 EOD_ACTIONS = ["emit", "forward", "consume", "none"]
 ENCODINGS = ["json", "msgpack", "protobuf", "pickle", "raw"]
 SYNC = ["none", "sleep", "handshake", "subscription-events", "welcome"]
-_X = {"^x-": {}}
+_X: dict[str, Any] = {"^x-": {}}
 
-_size: dict[str, Any] = {"type": ["integer", "string"], "description": "bytes, or e.g. '10kB', '512MiB'"}
-_duration: dict[str, Any] = {"type": ["number", "string"], "description": "seconds, or e.g. '500us', '2s'"}
-_rate: dict[str, Any] = {"type": ["number", "string"], "description": "per second, or e.g. '1000/s'"}
+_size: dict[str, Any] = {
+    "type": ["integer", "string"],
+    "description": "bytes, or e.g. '10kB', '512MiB'",
+}
+_duration: dict[str, Any] = {
+    "type": ["number", "string"],
+    "description": "seconds, or e.g. '500us', '2s'",
+}
+_rate: dict[str, Any] = {
+    "type": ["number", "string"],
+    "description": "per second, or e.g. '1000/s'",
+}
 _count: dict[str, Any] = {"type": ["integer", "string"]}
 _hwm: dict[str, Any] = {"type": "integer", "minimum": 0, "description": "messages; 0 = unlimited"}
 _endpoints: dict[str, Any] = {
@@ -80,7 +101,9 @@ END_OF_DATA = {
         _obj(
             {
                 "action": {"enum": EOD_ACTIONS},
-                "wait_for": {"oneOf": [{"enum": ["all", "any"]}, {"type": "integer", "minimum": 1}]},
+                "wait_for": {
+                    "oneOf": [{"enum": ["all", "any"]}, {"type": "integer", "minimum": 1}]
+                },
                 "timeout": _duration,
             },
             ["action"],
@@ -199,15 +222,17 @@ def validate(doc: Document) -> None:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = _allowed_keys(error.schema)
-        extra = [
-            k for k in error.instance if k not in allowed and not str(k).startswith("x-")
-        ]
+        extra = [k for k in error.instance if k not in allowed and not str(k).startswith("x-")]
         if extra:
             key = extra[0]
             where = "/".join(str(p) for p in path) or "top level"
             msg = f"unknown key {key!r} in {where}"
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            msg += f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(allowed)}"
+            msg += (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; expected one of: {', '.join(allowed)}"
+            )
             pos = doc.position((*path, key))
             raise InputError(msg, doc.file, pos.line, pos.column)
     where = ".".join(str(p) for p in path)

@@ -23,7 +23,15 @@ SIZE_UNITS = {
     "GiB": 1024**3,
     "TiB": 1024**4,
 }
-DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
+DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "min": 60.0,
+    "h": 3600.0,
+}
 _NUM = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QTY = re.compile(rf"^\s*({_NUM})\s*([A-Za-zµ]*)\s*$")
 _RATE = re.compile(rf"^\s*({_NUM})\s*(?:/\s*([A-Za-zµ]+))?\s*$")
@@ -33,7 +41,9 @@ MAX_SIZE = 2**62
 def _split(text: str, what: str, units: dict[str, float] | dict[str, int]) -> tuple[float, str]:
     m = _QTY.match(text)
     if not m:
-        raise ValueError(f"invalid {what} {text!r}: expected a number with a unit ({_units(units)})")
+        raise ValueError(
+            f"invalid {what} {text!r}: expected a number with a unit ({_units(units)})"
+        )
     return float(m.group(1)), m.group(3)
 
 
@@ -73,11 +83,13 @@ def parse_size(value: object) -> int:
     if unit == "":
         unit = "B"
     if unit not in SIZE_UNITS:
-        raise ValueError(f"invalid size unit {unit!r} in {value!r}: expected one of {_units(SIZE_UNITS)}")
+        raise ValueError(
+            f"invalid size unit {unit!r} in {value!r}: expected one of {_units(SIZE_UNITS)}"
+        )
     result = _finite(number, value, "size") * SIZE_UNITS[unit]
     if result > MAX_SIZE:
         raise ValueError(f"invalid size {value!r}: too large")
-    return int(math.ceil(result))
+    return math.ceil(result)
 
 
 def parse_duration(value: object) -> float:

@@ -39,7 +39,9 @@ SEVERITY = "warning"
 def check(ctx: Context) -> Iterator[Fact]:
     g = nx.DiGraph()
     for u, v, data in ctx.wiring.flow.edges(data=True):
-        if all(c.sender_socket.type in BLOCKING and not c.sender_socket.conflate for c in data["conns"]):
+        if all(
+            c.sender_socket.type in BLOCKING and not c.sender_socket.conflate for c in data["conns"]
+        ):
             g.add_edge(u, v, conn=data["conns"][0])
     for scc in nx.strongly_connected_components(g):
         if len(scc) < 2:

@@ -43,7 +43,9 @@ def check(ctx: Context) -> Iterator[Fact]:
             for e in s.connects:
                 if e.kind != "inproc":
                     continue
-                others = [b for b in binders.get(e.address or "", []) if not b.startswith(p.name + ".")]
+                others = [
+                    b for b in binders.get(e.address or "", []) if not b.startswith(p.name + ".")
+                ]
                 if others:
                     yield Fact(
                         f"{s.id} connects to {e.text}, which is bound in another process "

@@ -36,9 +36,7 @@ def check(ctx: Context) -> Iterator[Fact]:
             if s.type != "pair":
                 continue
             per_instance: dict[str, set[str]] = {}
-            for c in w.outgoing(s):
-                if c.reply or c.unresolved:
-                    continue
+            for c in w.outgoing(s):  # PAIR edges go both ways: the outgoing ones see every peer
                 per_instance.setdefault(c.sender, set()).add(c.receiver)
             worst = max(per_instance.items(), key=lambda kv: len(kv[1]), default=None)
             if worst and len(worst[1]) > 1:

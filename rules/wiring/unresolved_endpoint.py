@@ -58,7 +58,9 @@ def check(ctx: Context) -> Iterator[Fact]:
                 names = list(topo.processes[proc].sockets)
                 close = difflib.get_close_matches(sname, names, n=1)
                 hint = f"process {proc!r} has no socket {sname!r}" + (
-                    f"; did you mean {close[0]!r}?" if close else f" (it has: {', '.join(names) or 'none'})"
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else f" (it has: {', '.join(names) or 'none'})"
                 )
         elif e.kind == "inproc":
             hint = "inproc endpoints only meet binds inside the same process"
