@@ -24,7 +24,7 @@ def test_positions_of_keys_and_values():
     pos = doc.position(("processes", "camera", "sockets", "out"))
     assert (pos.line, pos.column) == (6, 7)
     v = doc.value_position(("processes", "camera", "sockets", "out", "bind"))
-    assert (v.line, v.column) == (6, 34)
+    assert (v.line, v.column) == (6, 31)
 
 
 def test_missing_path_falls_back_to_nearest_ancestor():
