@@ -358,9 +358,7 @@ class Child:
             self.progress += 1
 
     def send_eod(self) -> None:
-        outs = [s for s in self.socks if s.role == "control-out"]
-        if not outs:
-            outs = [s for s in self.socks if s.data_out and s.plan.get("carries_eod", True)]
+        outs = [s for s in self.socks if s.sends and s.plan.get("carries_eod", True)]
         for s in outs:
             if self.send(s, self.payload(s, EOD, s.eod_sent, 0, time.monotonic())):
                 s.eod_sent += 1

@@ -229,8 +229,9 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
             "exit_code": r.exit_code,
             "max_rss_bytes": latest.get("maxrss"),
             "emitted": latest.get("emitted"),
+            "emit_span": latest.get("emit_span"),
             "filtered": latest.get("filtered"),
-            "end_of_data": latest.get("eod"),
+            "end_of_data": {**latest.get("eod", {}), "sent": latest.get("eod_sent", {})},
         }
         if latest.get("sync"):
             row["sync"] = latest["sync"]
@@ -302,6 +303,10 @@ def build_report(result: RunResult) -> dict[str, Any]:
             "max_s": max(x["max"] for x in lat) if lat else None,
         },
         "model_violations": violations,
+        "endpoints": [
+            {"declared": e.declared, "transport": e.transport, "run": result.endpoints.get(e.id)}
+            for e in plan.endpoints
+        ],
         "environment": environment(),
         "limits": {k: v for k, v in plan.to_dict()["limits"].items()},
         "notes": list(result.notes),

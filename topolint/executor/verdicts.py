@@ -1,0 +1,493 @@
+"""Verdicts: does the run confirm each static finding it can exercise?
+
+A judge per rule looks at the run's observations for the finding's subject (the graph
+elements the rule named) and returns ``confirmed`` or ``not-reproduced`` with evidence in
+words ("3 of 3 subscribers missed the first 12 messages").  Rules the run cannot exercise
+(ownership, security, schema rules ...) get no verdict; they are listed as not exercised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from topolint.executor.plan import RunPlan
+from topolint.findings import Finding
+
+CONFIRMED = "confirmed"
+NOT_REPRODUCED = "not-reproduced"
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def process_of(element: str) -> str:
+    """``worker[1].out`` -> ``worker.out``; ``worker[1]`` -> ``worker``."""
+    return _INDEX.sub("", element)
+
+
+@dataclass
+class Run:
+    """What a judge may look at."""
+
+    report: dict[str, Any]
+    plan: RunPlan
+
+    def conns_from(self, socket_id: str) -> list[dict[str, Any]]:
+        """Data connections sent by any instance of process-level socket ``p.s``."""
+        return [
+            c
+            for c in self.report["connections"]
+            if process_of(c["sender"]) == socket_id and not c.get("control") and "note" not in c
+        ]
+
+    def conns_into(self, process: str) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in self.report["connections"]
+            if process_of(c["receiver"]).split(".")[0] == process and "note" not in c
+        ]
+
+    def procs(self, name: str) -> list[dict[str, Any]]:
+        """Process rows of a process name, an instance id, or ``process.socket``."""
+        base = process_of(name).split(".")[0]
+        inst = name.split(".")[0]
+        rows = [p for p in self.report["processes"] if p["name"] == inst]
+        return rows or [p for p in self.report["processes"] if p["process"] == base]
+
+    def sender_ids(self) -> list[str]:
+        return self.plan.senders()
+
+    @property
+    def measurement(self) -> bool:
+        """A stall run is stopped on purpose once its queues are measured."""
+        return any(sc.startswith("stall=") for sc in self.report.get("scenarios", []))
+
+    @property
+    def stuck(self) -> bool:
+        return not self.report["terminated"]
+
+    def how_ended(self) -> str:
+        return self.report["stop_reason"]
+
+
+Verdict = tuple[str, str]
+Judge = Callable[[Finding, Run], Verdict | None]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _eod_reached(row: dict[str, Any]) -> bool:
+    eod = row.get("end_of_data") or {}
+    return bool(eod.get("received", 0) >= max(1, eod.get("needed", 1)))
+
+
+# ---------------------------------------------------------------------------- start-up
+def slow_joiner(f: Finding, run: Run) -> Verdict | None:
+    if not f.subject:
+        return None
+    rows = [c for c in run.conns_from(f.subject[0]) if c["sent"]]
+    if not rows:
+        return None
+    missed = []
+    for c in rows:
+        first = c["first_received_seq"]
+        n = c["sent"] if first is None else first
+        if n:
+            missed.append((c, n))
+    if not missed:
+        return (
+            NOT_REPRODUCED,
+            f"all {_plural(len(rows), 'subscriber')} received from the first message "
+            "(start-up order was lucky; try --scenario late-start=SUBSCRIBER:1s)",
+        )
+    counts = sorted({n for _, n in missed})
+    what = (
+        f"the first {_plural(counts[0], 'message')}"
+        if len(counts) == 1
+        else f"the first {counts[0]}-{counts[-1]} messages"
+    )
+    if all(n == c["sent"] for c, n in missed) and len(counts) == 1:
+        what = f"all {_plural(counts[0], 'message')}"
+    return (
+        CONFIRMED,
+        f"{len(missed)} of {len(rows)} subscribers missed {what} "
+        f"({', '.join(c['receiver'] for c, _ in missed[:5])})",
+    )
+
+
+# ---------------------------------------------------------------------------- end of data
+def _sinks_without_eod(f: Finding, run: Run) -> list[str]:
+    names = {process_of(s).split(".")[0] for s in f.subject}
+    return [
+        s["name"]
+        for s in run.report["sinks"]
+        if process_of(s["name"]) in names and not s["end_of_data_received"]
+    ]
+
+
+def missing_end_of_data(f: Finding, run: Run) -> Verdict | None:
+    names = {process_of(s).split(".")[0] for s in f.subject}
+    sinks = [s for s in run.report["sinks"] if process_of(s["name"]) in names]
+    if not sinks:
+        rows = [p for n in names for p in run.procs(n)]
+        missing = [p["name"] for p in rows if not _eod_reached(p)]
+        if not rows:
+            return None
+        if missing:
+            return CONFIRMED, f"end-of-data never reached {', '.join(missing[:5])}"
+        return NOT_REPRODUCED, "end-of-data reached every process named"
+    missing = [s["name"] for s in sinks if not s["end_of_data_received"]]
+    if missing:
+        return (
+            CONFIRMED,
+            f"{len(missing)} of {len(sinks)} sinks never received end-of-data "
+            f"({', '.join(missing[:5])}); the run ended by: {run.how_ended()}",
+        )
+    return NOT_REPRODUCED, f"all {_plural(len(sinks), 'sink')} received end-of-data"
+
+
+def _eod_delivery(socket_id: str, run: Run) -> tuple[int, list[str], list[str]] | None:
+    """(end-of-data sent, peers that got it, peers that did not) for a sending socket."""
+    ids = run.sender_ids()
+    rows = [
+        c
+        for c in run.report["connections"]
+        if process_of(c["sender"]) == socket_id and "note" not in c
+    ]
+    if not rows:
+        return None
+    sent = 0
+    for inst in {c["sender"].rsplit(".", 1)[0] for c in rows}:
+        for p in run.procs(inst):
+            sent += sum((p.get("end_of_data") or {}).get("sent", {}).values() or [0])
+    got: list[str] = []
+    not_got: list[str] = []
+    for c in rows:
+        sid = ids.index(c["sender"]) if c["sender"] in ids else -1
+        (rp,) = run.procs(c["receiver"].rsplit(".", 1)[0])[:1] or [{}]
+        eod = rp.get("end_of_data") or {}
+        (got if sid in eod.get("from", []) or eod.get("swallowed") else not_got).append(
+            c["receiver"]
+        )
+    return sent, got, not_got
+
+
+def end_of_data_load_balanced(f: Finding, run: Run) -> Verdict | None:
+    if not f.subject:
+        return None
+    d = _eod_delivery(f.subject[0], run)
+    if d is None:
+        return None
+    sent, got, not_got = d
+    if not sent:
+        return NOT_REPRODUCED, f"{f.subject[0]} never sent end-of-data in this run"
+    if not_got:
+        return (
+            CONFIRMED,
+            f"end-of-data from {f.subject[0]} reached {len(got)} of {len(got) + len(not_got)} "
+            f"peers ({', '.join(got) or 'none'}); {', '.join(not_got[:5])} never got it",
+        )
+    return NOT_REPRODUCED, f"end-of-data from {f.subject[0]} reached all {len(got)} peers"
+
+
+def lossy_end_of_data(f: Finding, run: Run) -> Verdict | None:
+    for sock in f.subject:
+        d = _eod_delivery(sock, run)
+        if d is None:
+            continue
+        sent, got, not_got = d
+        if sent and not_got:
+            return (
+                CONFIRMED,
+                f"end-of-data sent on {sock} was lost on the way to {', '.join(not_got[:5])}",
+            )
+        if sent:
+            return NOT_REPRODUCED, f"end-of-data sent on {sock} reached all {len(got)} peers"
+    return None
+
+
+def end_of_data_undercounted(f: Finding, run: Run) -> Verdict | None:
+    if not f.subject:
+        return None
+    rows = run.procs(f.subject[0])
+    if not rows:
+        return None
+    for p in rows:
+        eod = p.get("end_of_data") or {}
+        if not eod.get("complete"):
+            continue
+        into = [
+            c for c in run.conns_into(p["process"]) if c["receiver"].startswith(p["name"] + ".")
+        ]
+        lost = sum(c["lost"] or 0 for c in into)
+        if lost:
+            return (
+                CONFIRMED,
+                f"{p['name']} stopped after {eod.get('received')} end-of-data signals of "
+                f"{len(into)} producers; {_plural(lost, 'message')} sent to it were never read",
+            )
+    return NOT_REPRODUCED, "no message was left unread when the fan-in stopped"
+
+
+def no_end_timeout(f: Finding, run: Run) -> Verdict | None:
+    if not f.subject:
+        return None
+    rows = run.procs(f.subject[0])
+    if not rows:
+        return None
+    waiting = [
+        p["name"]
+        for p in rows
+        if (p.get("end_of_data") or {}).get("action") in ("forward", "consume")
+        and not (p.get("end_of_data") or {}).get("complete")
+        and p["state"] not in ("killed (scenario)", "crashed")
+    ]
+    if waiting and run.stuck:
+        return (
+            CONFIRMED,
+            f"{', '.join(waiting[:5])} waited for end-of-data until the run was stopped "
+            f"({run.how_ended()})",
+        )
+    return NOT_REPRODUCED, "every instance got its end-of-data (or a timeout) and ended"
+
+
+def shutdown_hang(f: Finding, run: Run) -> Verdict | None:
+    names = {s.split(".")[0] for s in f.subject}
+    rows = [p for n in names for p in run.procs(n)]
+    if not rows:
+        return None
+    hung = [p["name"] for p in rows if p.get("last_phase") == "closing" and p["exit_code"] != 0]
+    if hung:
+        return CONFIRMED, f"{', '.join(hung)} hung while closing (infinite linger)"
+    return NOT_REPRODUCED, "every instance closed its sockets and exited"
+
+
+# ---------------------------------------------------------------------------- joins
+def _joins(f: Finding, run: Run) -> list[dict[str, Any]]:
+    names = {process_of(s).split(".")[0] for s in f.subject}
+    return [j for j in run.report["joins"] if process_of(j["name"]) in names]
+
+
+def order_join_after_reordering(f: Finding, run: Run) -> Verdict | None:
+    joins = _joins(f, run)
+    if not joins:
+        return None
+    bad = sum(j["mismatches"] for j in joins)
+    total = sum(j["matches"] for j in joins)
+    if bad:
+        return (
+            CONFIRMED,
+            f"{bad} of {total} units matched by arrival order paired different keys",
+        )
+    return NOT_REPRODUCED, f"all {total} units matched by order had equal keys"
+
+
+def lossy_join_input(f: Finding, run: Run) -> Verdict | None:
+    joins = _joins(f, run)
+    if not joins:
+        return None
+    held = sum(j["pending_at_end"] for j in joins)
+    expired = sum(j["timeouts"] for j in joins)
+    if held or (run.stuck and any(j["pending_at_end"] for j in joins)):
+        return (
+            CONFIRMED,
+            f"{_plural(held, 'unit')} never found a partner and were still held at the end",
+        )
+    if expired:
+        return CONFIRMED, f"{_plural(expired, 'unit')} waited for a partner until the timeout"
+    return NOT_REPRODUCED, "every unit found its partners"
+
+
+def unbounded_join_buffer(f: Finding, run: Run) -> Verdict | None:
+    joins = _joins(f, run)
+    if not joins:
+        return None
+    peak = max(j["max_pending_observed"] for j in joins)
+    held = sum(j["pending_at_end"] for j in joins)
+    if held:
+        return (
+            CONFIRMED,
+            f"pending units peaked at {peak}; {held} were never matched and are held forever",
+        )
+    return NOT_REPRODUCED, f"pending units peaked at {peak} and all were matched"
+
+
+def diamond_deadlock(f: Finding, run: Run) -> Verdict | None:
+    names = {process_of(s).split(".")[0] for s in f.subject}
+    rows = [p for n in names for p in run.procs(n)]
+    if not rows:
+        return None
+    if run.stuck and run.report["stop_reason"].startswith("no progress"):
+        blocked = [p["name"] for p in run.report["processes"] if p["last_phase"] == "blocked"]
+        return (
+            CONFIRMED,
+            "the run stopped moving"
+            + (f": {', '.join(blocked[:5])} blocked on a full queue" if blocked else ""),
+        )
+    return NOT_REPRODUCED, f"the run did not deadlock ({run.how_ended()})"
+
+
+# ---------------------------------------------------------------------------- memory, flow
+def silent_drop(f: Finding, run: Run) -> Verdict | None:
+    if not f.subject:
+        return None
+    rows = [c for c in run.conns_from(f.subject[0]) if c["sent"]]
+    if not rows:
+        return None
+    dropped = []
+    for c in rows:
+        start = c["first_received_seq"] or 0
+        mid = (c["lost"] or 0) - (start if c["received"] else c["sent"])
+        if mid > 0:
+            dropped.append((c["receiver"], mid, c["sent"]))
+    if dropped:
+        r, n, s = dropped[0]
+        more = f" (and {len(dropped) - 1} more peers)" if len(dropped) > 1 else ""
+        return CONFIRMED, f"{f.subject[0]} silently dropped {n} of {s} messages to {r}{more}"
+    return NOT_REPRODUCED, (
+        f"no message was dropped after start-up on {_plural(len(rows), 'connection')} "
+        "(the receivers kept up; try --scenario stall=RECEIVER)"
+    )
+
+
+def overloaded_stage(f: Finding, run: Run) -> Verdict | None:
+    if not f.subject:
+        return None
+    stage = process_of(f.subject[0]).split(".")[0]
+    into = run.conns_into(stage)
+    full = [
+        c
+        for c in into
+        if c["predicted_bound_messages"]
+        and c["observed_max_queued"] is not None
+        and c["observed_max_queued"] >= 0.5 * c["predicted_bound_messages"]
+    ]
+    slow = []
+    for inst in run.plan.instances:
+        b = inst.behaviour
+        if b.kind != "source" or not b.rate:
+            continue
+        (row,) = [p for p in run.report["processes"] if p["name"] == inst.name]
+        span = row.get("emit_span") or [None, None]
+        if row.get("emitted") and span[0] is not None and span[1] and span[1] > span[0]:
+            achieved = (row["emitted"] - 1) / (span[1] - span[0])
+            if achieved < 0.9 * b.rate:
+                slow.append(f"{inst.name} emitted {achieved:.0f}/s instead of {b.rate:g}/s")
+    if full or slow:
+        parts = []
+        if full:
+            c = max(full, key=lambda c: c["observed_max_queued"])
+            parts.append(
+                f"the queue into {c['receiver']} reached {c['observed_max_queued']} of at most "
+                f"{c['predicted_bound_messages']} messages"
+            )
+        parts += slow[:2]
+        return CONFIRMED, "; ".join(parts)
+    return NOT_REPRODUCED, f"the queues into {stage} stayed short and the sources kept their rate"
+
+
+def memory_budget_exceeded(f: Finding, run: Run) -> Verdict | None:
+    names = {process_of(s).split(".")[0] for s in f.subject}
+    sizes = {f"{i.name}.{s.name}": s.size for i in run.plan.instances for s in i.sockets}
+    best: tuple[int, str, int | None] | None = None
+    for inst in run.plan.instances:
+        if inst.process not in names:
+            continue
+        held = 0
+        for c in run.report["connections"]:
+            if c["observed_max_queued"] and inst.name in (
+                c["sender"].rsplit(".", 1)[0],
+                c["receiver"].rsplit(".", 1)[0],
+            ):
+                held += c["observed_max_queued"] * sizes.get(c["sender"], 0)
+        limit = f.data.get("limit") if isinstance(f.data, dict) else None
+        if best is None or held > best[0]:
+            best = (held, inst.name, limit)
+    if best is None:
+        return None
+    held, name, limit = best
+    limit = limit or _memory_limit(run, name)
+    if limit is None:
+        return None
+    if held > limit:
+        return (
+            CONFIRMED,
+            f"up to {held:,} bytes were queued in the connections of {name}, "
+            f"above its memory_limit of {limit:,} bytes",
+        )
+    return NOT_REPRODUCED, (
+        f"at most {held:,} bytes were seen queued around {name} (limit {limit:,}); "
+        "try --scenario stall=RECEIVER to fill the queues"
+    )
+
+
+def _memory_limit(run: Run, instance: str) -> int | None:
+    value = run.report.get("memory_limits", {}).get(process_of(instance))
+    return int(value) if value else None
+
+
+#: Rules about ending: a stall measurement, stopped on purpose, says nothing about them.
+ENDING = {
+    "missing-end-of-data",
+    "end-of-data-load-balanced",
+    "end-of-data-undercounted",
+    "lossy-end-of-data",
+    "no-end-timeout",
+    "shutdown-hang",
+    "lossy-join-input",
+    "unbounded-join-buffer",
+    "diamond-deadlock",
+}
+
+JUDGES: dict[str, Judge] = {
+    "slow-joiner": slow_joiner,
+    "sleep-synchronization": slow_joiner,
+    "missing-end-of-data": missing_end_of_data,
+    "end-of-data-load-balanced": end_of_data_load_balanced,
+    "end-of-data-undercounted": end_of_data_undercounted,
+    "lossy-end-of-data": lossy_end_of_data,
+    "no-end-timeout": no_end_timeout,
+    "shutdown-hang": shutdown_hang,
+    "order-join-after-reordering": order_join_after_reordering,
+    "lossy-join-input": lossy_join_input,
+    "unbounded-join-buffer": unbounded_join_buffer,
+    "diamond-deadlock": diamond_deadlock,
+    "silent-drop": silent_drop,
+    "overloaded-stage": overloaded_stage,
+    "memory-budget-exceeded": memory_budget_exceeded,
+}
+
+
+def judge(
+    findings: list[Finding], report: dict[str, Any], plan: RunPlan
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Verdicts for the findings the run can exercise, and the rules it cannot."""
+    run = Run(report, plan)
+    verdicts: list[dict[str, Any]] = []
+    skipped: set[str] = set()
+    for f in findings:
+        fn = JUDGES.get(f.rule)
+        if run.measurement and f.rule in ENDING:
+            fn = None
+        v = fn(f, run) if fn else None
+        if v is None:
+            skipped.add(f.rule)
+            continue
+        status, evidence = v
+        verdicts.append(
+            {
+                "rule": f.rule,
+                "code": f.code,
+                "subject": ", ".join(f.subject) or f.element,
+                "status": status,
+                "evidence": evidence,
+                "file": f.file,
+                "line": f.line,
+                "column": f.column,
+                "message": f.message,
+            }
+        )
+    return verdicts, sorted(skipped)
