@@ -1,0 +1,97 @@
+"""A connecting socket with libzmq's default infinite linger: the process can hang at exit.
+
+## What it finds
+A sending socket (PUSH, PUB, DEALER, REQ, PAIR, …) that `connect`s to a process of another
+name or to a peer outside the topology, over tcp, ipc or another network transport, and sets
+no `linger` (neither on the socket nor in `defaults:`). Applies to `finite` and `continuous`
+runs alike. One finding per socket; the message says when a peer lives on another host.
+
+Silent for sockets that only `bind` (libzmq drops a departed peer's queue there), for
+`immediate: true` (the queue goes with the connection), for inproc, and for an explicit
+`linger` — including an explicit `-1`, which says that waiting for delivery is intended.
+
+## Why it matters
+libzmq's LINGER defaults to −1: at close, a socket keeps its unsent messages until they are
+delivered, and `zmq_ctx_term` waits for them. A connecting socket keeps its queue to a peer
+that is gone — crashed, or already ended — and reconnects forever, so the process never
+exits (verified here with pyzmq: a PUSH connected to a stopped PULL hangs in `term()`; the
+same PUSH bound, or with linger 0, exits at once). Problem 5 of the talk: the end of a run
+is exactly when peers go away; a finished job that does not exit blocks the next run, and
+over tcp to another host the peer can vanish at any time.
+
+## Example
+```yaml
+processes:
+  worker:
+    sockets:
+      out: {type: push, connect: "tcp://collector-host:7000"}   # linger unset: infinite
+  collector:
+    host: collector-host
+    sockets: {in: {type: pull, bind: "tcp://*:7000"}}
+```
+
+## Fix
+Set `linger: 0` (discard what is unsent at exit; end-of-data and acknowledgements make sure
+nothing needed is still queued) or a bounded value such as `linger: 1s` on the socket, or
+once for all sockets in `defaults: {linger: 1s}`.
+"""
+
+from collections.abc import Iterator
+
+from topolint.context import Context
+from topolint.findings import Fact
+from topolint.graph import LOOPBACK
+
+from ._model import names
+
+NAME = "shutdown-hang"
+CODE = "TL607"
+SEVERITY = "info"
+
+
+def check(ctx: Context) -> Iterator[Fact]:
+    topo = ctx.topology
+    if "linger" in topo.defaults:
+        return
+    w = ctx.wiring
+    for p in topo.processes.values():
+        for s in p.sockets.values():
+            if not s.can_send or not s.connects or s.immediate or "linger" in s.declared:
+                continue
+            mine = {id(e) for e in s.connects}
+            peers: dict[str, None] = {}
+            remote: dict[str, None] = {}
+            for c in w.outgoing(s):
+                if id(c.endpoint) not in mine or c.mismatch or c.transport == "inproc":
+                    continue
+                rs = c.receiver_socket
+                if rs is not None and rs.process == p.name:
+                    continue
+                peer = c.receiver_id if rs is not None else c.endpoint.text
+                peers[peer] = None
+                if rs is not None:
+                    host = topo.processes[rs.process].host
+                    if host != p.host:
+                        remote[host] = None
+                elif (c.endpoint.host or "") not in LOOPBACK | {""}:
+                    remote[c.endpoint.host or ""] = None
+            if not peers:
+                continue
+            where = ""
+            if remote:
+                hosts = names(list(remote))
+                where = (
+                    f" ({'host' if len(remote) == 1 else 'hosts'} {hosts}, over "
+                    f"{s.connects[0].transport}: a peer that can go away on its own)"
+                )
+            yield Fact(
+                f"{s.type.upper()} socket {s.id} connects to {names(list(peers))}{where} and "
+                "sets no linger (libzmq's default is infinite): if the peer is gone at "
+                f"shutdown with messages still queued for it, {p.name} hangs in close/term "
+                "forever",
+                path=s.path,
+                subject=(s.id,),
+                fix=f"set `linger: 0` or a bounded value such as `linger: 1s` on {s.id} "
+                "(or in `defaults:`)",
+                data={"peers": list(peers), "remote_hosts": list(remote)},
+            )
