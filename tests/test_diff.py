@@ -269,3 +269,20 @@ def test_schema_files_are_compared_per_version(tmp_path: Path, cli) -> None:
     r = cli("diff", str(tmp_path / "old" / "t.yaml"), str(tmp_path / "new" / "t.yaml"))
     assert r.returncode == 1, r.stdout + r.stderr
     assert "field e" in r.stdout and "y" in r.stdout
+
+
+def test_removing_one_of_several_receivers_does_not_break_the_sender() -> None:
+    new = BASE.replace(
+        "  monitor:\n    owner: team-a\n    sockets:\n"
+        '      in: {type: pull, connect: "tcp://localhost:7000", receives: hits}\n',
+        "",
+    )
+    changes = diff(BASE, new)
+    (c,) = changes
+    assert c.kind == "process-removed" and not c.breaking and c.affected_processes == []
+    # the last receiver gone: the sender's PUSH has nobody left (team-b removed it)
+    new = new.replace("connect: hitfinder.out", 'connect: "tcp://elsewhere:1"')
+    (b,) = breaking(
+        diff(new.replace('connect: "tcp://elsewhere:1"', "connect: hitfinder.out"), new)
+    )
+    assert b.kind == "endpoint-changed" and b.affected_owners == ["team-a"]

@@ -306,6 +306,7 @@ class _Differ:
     def lost_connections(self) -> None:
         old_edges = _edges(self.ow)
         new_edges = _edges(self.nw)
+        served = {s for (s, _), ok in new_edges.items() if ok}
         for (s_key, r_key), working in sorted(old_edges.items()):
             if not working:
                 continue
@@ -317,8 +318,10 @@ class _Differ:
             blamed = False
             for side, other in ((s_key, r_key), (r_key, s_key)):
                 for change in self._blame(side, other):
-                    self.affect(change, other[0], _why(change, what))
                     blamed = True
+                    if other == s_key and ms in served:
+                        continue  # a receiver went away; the sender still has others
+                    self.affect(change, other[0], _why(change, what))
             if not blamed:
                 r = self.new.processes.get(r_key[0])
                 c = self.add(
