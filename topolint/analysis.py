@@ -115,6 +115,7 @@ class Memory:
     parts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PARTS, 0))
     unknown: int = 0  # shares whose message size is unknown
     unbounded: int = 0  # shares without a high-water mark
+    autotuned: int = 0  # shares whose kernel buffer is left to TCP autotuning
     count: int = 0  # shares added
     limit: int | None = None
     instances: int = 0  # process instances summed (hosts)
@@ -129,6 +130,8 @@ class Memory:
             self.unknown += 1
         if share.unbounded:
             self.unbounded += 1
+        if share.kernel_autotuned:
+            self.autotuned += 1
 
     def merge(self, other: Memory) -> None:
         self.count += other.count
@@ -137,6 +140,7 @@ class Memory:
             self.parts[key] += other.parts[key]
         self.unknown += other.unknown
         self.unbounded += other.unbounded
+        self.autotuned += other.autotuned
 
     @property
     def known_bytes(self) -> int:
@@ -150,8 +154,8 @@ class Memory:
 
     @property
     def exceeds(self) -> bool:
-        """Is the limit exceeded by the bound (or by its known part alone)?"""
-        return self.limit is not None and (bool(self.unbounded) or self.known_bytes > self.limit)
+        """Does the known part of the bound alone exceed the limit?"""
+        return self.limit is not None and self.known_bytes > self.limit
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +168,7 @@ class Memory:
             "parked_bytes": self.parts["parked"],
             "unknown_size_connections": self.unknown,
             "unbounded_connections": self.unbounded,
+            "autotuned_kernel_buffers": self.autotuned,
         }
 
 
@@ -379,6 +384,7 @@ class Stage:
     declared_load: float = 0.0  # per second, from declared source rates only
     unlimited_weight: float = 0.0  # load per message/s of each unlimited source
     load: float = 0.0  # per second, at the sustained throughput
+    declared_out: float = 0.0  # emitted per second from declared source rates only
     depth: float = 0.0  # longest service-time sum from a source, this stage included
 
     @property
@@ -533,6 +539,8 @@ def _flow(
         w = sum(a[1] for a in per_socket.values())
         stage.declared_load, stage.unlimited_weight = fin, w
         out[name] = _join_output(p, per_socket, (fin, w))
+    for name, (fin, _) in out.items():
+        stages[name].declared_out = fin
 
     # The common rate of unlimited sources: the largest every stage can serve.
     n_unlimited = sum(1 for s in sources if stages[s].unlimited_source)
