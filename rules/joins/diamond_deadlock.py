@@ -1,0 +1,131 @@
+"""Reconvergent blocking branches whose buffers cannot absorb their skew, or where one filters.
+
+## What it finds
+A join with `match: key` or `match: order`, a bounded `max_pending` and no `timeout`, whose
+inputs separate at a common fan-out (a diamond: the fan-out dominates every input's path)
+and where either
+- one branch can drop units (`filters: true`, a PUB/XPUB without `nodrop`, ROUTER,
+  CONFLATE) while another branch blocks all the way (PUSH, DEALER, PAIR, XPUB `nodrop`):
+  the bounded-buffer filtering deadlock; or
+- every branch blocks, and the buffering of the short branch (the smallest sum of SNDHWM +
+  RCVHWM along it) plus `max_pending` is smaller than the units the long branch has in
+  flight before the first partner arrives: rate × (latency of the long branch − latency of
+  the short one), latencies summed from `service_time` after the fan-out.
+The fan-out is found with a dominator tree, so any number of paths is handled in one pass.
+
+## Why it matters
+The talk's problem 3, case 4. With a filtering branch the join waits for a unit that was
+filtered, keeps the other branch's units, and once `max_pending` and that branch's queues
+are full the fan-out blocks sending into it: every process waits and none reads. Li,
+Agrawal, Buhler and Chamberlain (SPAA 2010) show that a DAG of bounded FIFOs with filtering
+nodes deadlocks this way unless something (dummy messages, a timeout) tells the join that a
+unit will not come (notes `peers.md`). Without filtering, a short branch that cannot buffer
+the long branch's lead blocks the fan-out while the join still waits for the long branch: a
+join that stops reading when full deadlocks, one that keeps reading the lagging input runs
+the whole diamond at (buffer + max_pending) / skew units per second.
+
+## Example
+```yaml
+processes:
+  split:
+    sockets:
+      a: {type: push, bind: "tcp://*:7001", sndhwm: 2}
+      b: {type: push, bind: "tcp://*:7002", sndhwm: 2}
+  select:
+    filters: true
+    sockets:
+      in: {type: pull, connect: split.a, rcvhwm: 2}
+      out: {type: push, connect: merge.left, sndhwm: 2}
+  merge:
+    join: {inputs: [left, right], match: key, max_pending: 8}
+    sockets:
+      left: {type: pull, bind: "tcp://*:7003", rcvhwm: 2}
+      right: {type: pull, connect: split.b, rcvhwm: 2}
+```
+
+## Fix
+Give the join a `timeout` with `on_timeout: drop` (the practical form of Li et al.'s dummy
+messages); make filtering stages forward an empty placeholder for every unit they skip; or
+size the short branch's high-water marks plus `max_pending` above the long branch's lead
+(the message gives the number).
+"""
+
+import math
+from collections.abc import Iterator
+
+from topolint.context import Context
+from topolint.findings import Fact
+
+from ._branches import MATCHING, UNBOUNDED, fmt_rate, fmt_time, joins
+
+NAME = "diamond-deadlock"
+CODE = "TL406"
+SEVERITY = "error"
+
+
+def check(ctx: Context) -> Iterator[Fact]:
+    for j in joins(ctx):
+        p = j.process
+        jn = p.join
+        if j.policy not in MATCHING or jn is None or jn.timeout is not None:
+            continue
+        if jn.max_pending is None or j.fanout_name is None:
+            continue  # unbounded join buffer (memory, not deadlock) / no reconvergence
+        known = [b for b in j.branches if b.known]
+        if len(known) < 2:
+            continue
+        fan = j.fanout_name
+        mp = jn.max_pending
+        dropping = False
+        for b in known:
+            if b.drop is None:
+                continue
+            dropping = True
+            partner = next((o for o in known if o is not b and o.nonblocking is None), None)
+            if partner is None:
+                continue
+            held = "unbounded" if partner.buffer >= UNBOUNDED else f"{partner.buffer}"
+            yield Fact(
+                f"diamond {fan} -> {p.name}: branch {b.input.label} drops units ({b.drop.text}) "
+                f"while branch {partner.input.label} blocks all the way; {p.name} keeps "
+                f"{partner.input.label}'s units waiting for partners that never come, and once "
+                f"max_pending ({mp}) and the {held} messages that branch's queues hold are full, "
+                f"{fan} blocks and nothing moves (bounded-buffer filtering deadlock)",
+                path=jn.path,
+                subject=(fan, p.name, f"{p.name}.{b.input.label}"),
+                related=(b.drop.path, partner.input.path),
+                fix="add timeout: T with on_timeout: drop to the join, or forward a placeholder "
+                "for every filtered unit",
+            )
+        if dropping or any(b.nonblocking is not None for b in known):
+            continue
+        r = j.rate
+        if not math.isfinite(r):
+            continue
+        worst = None
+        for long in known:
+            for short in known:
+                if long is short or short.buffer >= UNBOUNDED:
+                    continue
+                lead = long.lat_max - short.lat_min
+                need = math.ceil(r * lead - 1e-9)
+                have = short.buffer + mp
+                if need > have and (worst is None or need - have > worst[0] - worst[1]):
+                    worst = (need, have, lead, long, short)
+        if worst is None:
+            continue
+        need, have, lead, long, short = worst
+        yield Fact(
+            f"diamond {fan} -> {p.name}: branch {long.input.label} ({fmt_time(long.lat_max)}) "
+            f"lags branch {short.input.label} ({fmt_time(short.lat_min)}) by {fmt_time(lead)}, "
+            f"{need} units at {fmt_rate(r)}, but {short.input.label}'s queues hold "
+            f"{short.buffer} and the join {mp} (max_pending): {fan} blocks on "
+            f"{short.input.label} while {p.name} waits for {long.input.label} — a deadlock if "
+            f"the join stops reading when full, at best {fmt_rate(have / lead)} instead of "
+            f"{fmt_rate(r)}",
+            path=jn.path,
+            subject=(fan, p.name, f"{p.name}.{short.input.label}"),
+            related=(short.input.path, long.input.path),
+            fix=f"raise the high-water marks on {short.input.label} or max_pending so that "
+            f"together they hold at least {need} units, or add a timeout",
+        )
