@@ -117,7 +117,10 @@ def connection_rows(result: RunResult) -> list[dict[str, Any]]:
         if c.note:
             row["note"] = c.note
         if s is None or r is None or c.sender not in sid:
-            row["note"] = (row.get("note", "") + " peer not run").strip()
+            if s is not None and r is None and len(by_sender[c.sender]) == 1:
+                row["sent"] = int(s.latest.get("sent", {}).get(ssock, 0))  # into the void
+            elif s is None or r is not None:
+                row["note"] = (row.get("note", "") + " (peer not run)").strip()
             rows.append(row)
             continue
         i = sid[c.sender]
