@@ -181,7 +181,8 @@ class _Differ:
                         f"{attr.replace('_', '-')}-changed",
                         (*p.path, attr),
                         p.owner,
-                        f"process {name}: {label} {getattr(o, attr)} -> {getattr(p, attr)}",
+                        f"process {name}: {label} {_value(attr, getattr(o, attr))} -> "
+                        f"{_value(attr, getattr(p, attr))}",
                     )
             self.sockets(o, p)
 
@@ -253,7 +254,9 @@ class _Differ:
                 b.path,
                 owner,
                 f"socket {b.id}: "
-                + ", ".join(f"{o} {getattr(a, o)} -> {getattr(b, o)}" for o in opts),
+                + ", ".join(
+                    f"{o} {_value(o, getattr(a, o))} -> {_value(o, getattr(b, o))}" for o in opts
+                ),
             )
 
     def messages(self) -> None:
@@ -627,7 +630,17 @@ def _canon(loaded: Any) -> str:
 
 
 def _show(items: list[str]) -> str:
+    if not items:
+        return "(none)"
     return "[" + ", ".join(items) + "]" if len(items) != 1 else items[0]
+
+
+def _value(attr: str, v: Any) -> str:
+    if v is None:
+        return "(none)"
+    if attr in ("memory_limit", "sndbuf", "rcvbuf", "maxmsgsize", "max_size"):
+        return _size(v)
+    return str(v)
 
 
 def _size(n: int | float | None) -> str:
