@@ -16,9 +16,10 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
+from topolint.context import Context
 from topolint.errors import InputError, UsageError
-from topolint.findings import Fact, Finding, Severity
-from topolint.loader import Document, load_file, load_text
+from topolint.findings import Fact, Finding, Path, Severity
+from topolint.loader import _SUPPRESS_RE, Document, Suppression, load_file, load_text
 from topolint.model import Topology, build_topology
 from topolint.rule import RuleInfo
 
@@ -148,17 +149,24 @@ def loads(
 
 
 def run_rules(topology: Topology, settings: Settings | None = None) -> list[Finding]:
-    """Run the enabled rules on one topology; return sorted, suppressed, de-duplicated findings."""
-    from topolint.context import Context
+    """Run the enabled rules on one topology; return sorted, suppressed, de-duplicated findings.
+
+    Meta rules (family ``meta``, e.g. ``unused-suppression``) run last, after suppressions
+    were applied to the other rules' findings; they see what the suppressions did as
+    :attr:`SuppressionContext.stale_suppressions`.
+    """
     from topolint.graph import build_graph
 
     settings = settings or Settings()
     wiring = build_graph(topology)
     ctx = Context(topology, wiring)
     doc = topology.document
+    enabled = settings.enabled(topology.file)
+    regular = [r for r in enabled if r.family != META_FAMILY]
+    meta = [r for r in enabled if r.family == META_FAMILY]
     findings: list[Finding] = []
     seen: set[tuple[Any, ...]] = set()
-    for rule in settings.enabled(topology.file):
+    for rule in regular:
         ctx.options = settings.options_of(rule)
         severity = settings.severity_of(rule)
         for fact in rule.check(ctx):
@@ -167,7 +175,29 @@ def run_rules(topology: Topology, settings: Settings | None = None) -> list[Find
                 continue
             seen.add(key)
             findings.append(stamp(rule, severity, fact, doc))
-    findings = apply_suppressions(findings, doc)
+    sites = suppression_sites(doc)
+    findings = _suppress(findings, sites)
+    if meta:
+        mctx = SuppressionContext(
+            topology, wiring, stale_suppressions=stale_suppressions(sites, regular)
+        )
+        meta_findings: list[Finding] = []
+        for rule in meta:
+            mctx.options = settings.options_of(rule)
+            severity = settings.severity_of(rule)
+            for fact in rule.check(mctx):
+                key = (rule.name, fact.path, fact.subject, fact.message)
+                if key in seen:
+                    continue
+                seen.add(key)
+                f = stamp(rule, severity, fact, doc)
+                if isinstance(fact.data.get("line"), int):  # a comment is not an element
+                    f.line = fact.data["line"]
+                    f.column = int(fact.data.get("column", 1))
+                meta_findings.append(f)
+        # Only suppressions that name a meta rule explicitly silence meta findings: a blanket
+        # ``# topolint: ignore`` cannot hide the report that it suppresses nothing.
+        findings += _suppress(meta_findings, sites, explicit_only=True)
     findings.sort(key=Finding.sort_key)
     return findings
 
@@ -195,49 +225,204 @@ def stamp(rule: RuleInfo, severity: Severity, fact: Fact, doc: Document) -> Find
     )
 
 
-def _json_ignores(doc: Document, path: tuple[Any, ...]) -> list[str] | None:
-    """``x-topolint-ignore`` on the element or an ancestor (JSON has no comments)."""
-    node = doc.data
-    found: list[str] | None = None
-    for part in ((), *[path[: i + 1] for i in range(len(path))]):
-        if part:
-            try:
-                node = node[part[-1]]
-            except (KeyError, IndexError, TypeError):
-                break
-        if isinstance(node, dict) and "x-topolint-ignore" in node:
-            v = node["x-topolint-ignore"]
-            found = (found or []) + ([v] if isinstance(v, str) else list(v or []))
-    return found
+META_FAMILY = "meta"
+IGNORE_KEY = "x-topolint-ignore"
+_BLANKET = ("all", "ALL")
+
+
+@dataclass(eq=False)
+class SuppressionSite:
+    """One suppression and what it did.
+
+    ``scope`` is ``line`` (a ``# topolint: ignore[...]`` comment: findings on that line),
+    ``file`` (``# topolint: ignore-file[...]``: the whole file) or ``element`` (an
+    ``x-topolint-ignore`` key: findings on that element and inside it).  ``names`` are the
+    rule selectors it lists (empty: every rule); ``used`` the ones that silenced a finding
+    (``""`` for a blanket suppression).  ``line``/``column`` locate the comment or key;
+    ``path`` is the element it sits on (for fingerprints).
+    """
+
+    scope: str
+    names: tuple[str, ...]
+    line: int
+    column: int
+    path: Path = ()
+    element: Path = ()
+    reason: str = ""
+    comment: Suppression | None = None
+    on_element: bool = True
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, f: Finding) -> bool:
+        if self.scope == "file":
+            return True
+        if self.scope == "line":
+            return f.line == self.line
+        return tuple(f.path[: len(self.element)]) == self.element
+
+    @property
+    def blanket(self) -> bool:
+        return not self.names or any(n in _BLANKET for n in self.names)
+
+
+@dataclass(frozen=True)
+class StaleSuppression:
+    """A suppression that silenced nothing (``unused`` names; ``("",)`` for a blanket one),
+    names rules that do not exist (``unknown``), or sits on a line without an element."""
+
+    site: SuppressionSite
+    unused: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    misplaced: bool = False
+
+
+@dataclass
+class SuppressionContext(Context):
+    """What meta rules see: the usual context plus the suppressions that did nothing."""
+
+    stale_suppressions: list[StaleSuppression] = field(default_factory=list)
+
+
+@lru_cache(maxsize=256)
+def _rules_of(selector: str) -> tuple[RuleInfo, ...]:
+    """The rules a suppression's selector names (``all``: every non-meta rule)."""
+    sel = selector.strip()
+    if sel in _BLANKET:
+        return tuple(r for r in catalogue() if r.family != META_FAMILY)
+    return tuple(r for r in catalogue() if matches(r, sel))
 
 
 def _selects(f: Finding, selector: str) -> bool:
-    sel = selector.strip()
-    return sel in (f.rule, "all", "ALL") or (
-        sel.upper().startswith("TL") and f.code.startswith(sel.upper())
-    )
+    return any(r.name == f.rule for r in _rules_of(selector))
 
 
-def apply_suppressions(findings: list[Finding], doc: Document) -> list[Finding]:
-    """Drop findings suppressed by comments or ``x-topolint-ignore``; mark used suppressions."""
-    by_line: dict[int, list[Any]] = {}
-    file_level: list[Any] = []
-    for s in doc.suppressions:
-        (file_level if s.file_level else by_line.setdefault(s.line, [])).append(s)
+def suppression_sites(doc: Document) -> list[SuppressionSite]:
+    """Every suppression in ``doc``: comments (YAML only) and ``x-topolint-ignore`` keys."""
+    sites: list[SuppressionSite] = []
+    if doc.format != "json" and doc.suppressions:
+        lines = doc.text.splitlines()
+        starts: dict[int, tuple[int, Path]] = {}
+        for table in (doc.key_pos, doc.value_pos):
+            for path, pos in table.items():
+                best = starts.get(pos.line)
+                if best is None or (pos.column, -len(path)) < (best[0], -len(best[1])):
+                    starts[pos.line] = (pos.column, path)
+        for s in doc.suppressions:
+            text = lines[s.line - 1] if 0 < s.line <= len(lines) else ""
+            m = _SUPPRESS_RE.search(text)
+            column = m.start() + 1 if m else 1
+            element = starts.get(s.line)
+            sites.append(
+                SuppressionSite(
+                    scope="file" if s.file_level else "line",
+                    names=s.rules,
+                    line=s.line,
+                    column=column,
+                    path=element[1] if element else (),
+                    reason=s.reason,
+                    comment=s,
+                    on_element=s.file_level or element is not None,
+                )
+            )
+    if IGNORE_KEY in doc.text:
+        stack: list[tuple[Path, Any]] = [((), doc.data)]
+        while stack:
+            path, node = stack.pop()
+            if isinstance(node, dict):
+                if IGNORE_KEY in node:
+                    value = node[IGNORE_KEY]
+                    items = [value] if isinstance(value, str) else value
+                    names = tuple(
+                        str(v).strip() for v in (items if isinstance(items, list) else [items])
+                    )
+                    key_path = (*path, IGNORE_KEY)
+                    pos = doc.position(key_path)
+                    sites.append(
+                        SuppressionSite(
+                            scope="element",
+                            names=tuple(n for n in names if n),
+                            line=pos.line,
+                            column=pos.column,
+                            path=key_path,
+                            element=path,
+                        )
+                    )
+                stack += [((*path, k), v) for k, v in node.items() if k != IGNORE_KEY]
+            elif isinstance(node, list):
+                stack += [((*path, i), v) for i, v in enumerate(node)]
+    return sites
+
+
+def _suppress(
+    findings: list[Finding], sites: list[SuppressionSite], *, explicit_only: bool = False
+) -> list[Finding]:
+    """Drop the findings that a site covers and names; record which names were used."""
+    if not sites:
+        return findings
     kept = []
     for f in findings:
         suppressed = False
-        for s in file_level + by_line.get(f.line, []):
-            if not s.rules or any(_selects(f, r) for r in s.rules):
-                s.used = True
+        for site in sites:
+            if not site.covers(f):
+                continue
+            if not site.names:
+                if explicit_only:
+                    continue
+                site.used.add("")
                 suppressed = True
-        if not suppressed and "x-topolint-ignore" in doc.text:
-            ign = _json_ignores(doc, f.path)
-            if ign is not None and (not ign or any(_selects(f, r) for r in ign)):
-                suppressed = True
+            for name in site.names:
+                if explicit_only and name.strip() in _BLANKET:
+                    continue
+                if name and _selects(f, name):
+                    site.used.add(name)
+                    suppressed = True
         if not suppressed:
             kept.append(f)
+    for site in sites:
+        if site.comment is not None:
+            site.comment.used = bool(site.used)
     return kept
+
+
+def apply_suppressions(findings: list[Finding], doc: Document) -> list[Finding]:
+    """Drop findings suppressed by comments or ``x-topolint-ignore``; mark used comments.
+
+    A ``# topolint: ignore[rule] reason`` comment silences that rule's findings on its line
+    (the line a finding points at: for an element spanning several lines, its first);
+    ``# topolint: ignore-file[rule]`` the whole file; an ``x-topolint-ignore`` key (a rule
+    or a list) findings on its element and inside it.  Without a rule list: every rule.
+    Rules are named by name, code, code prefix (``TL5``) or family.
+    """
+    return _suppress(findings, suppression_sites(doc))
+
+
+def stale_suppressions(
+    sites: list[SuppressionSite], ran: Iterable[RuleInfo]
+) -> list[StaleSuppression]:
+    """The sites that silenced nothing, judged only for rules that ran: a suppression for a
+    rule that was not selected (or is ignored for this file) might still be needed."""
+    ran_names = {r.name for r in ran}
+    non_meta = {r.name for r in catalogue() if r.family != META_FAMILY}
+    out = []
+    for site in sites:
+        if not site.on_element:
+            out.append(StaleSuppression(site, misplaced=True))
+            continue
+        unused: list[str] = []
+        unknown: list[str] = []
+        if not site.names and non_meta <= ran_names and "" not in site.used:
+            unused.append("")
+        for name in site.names:
+            rules = _rules_of(name)
+            if not rules:
+                unknown.append(name)
+            elif any(r.family == META_FAMILY for r in rules) and name not in _BLANKET:
+                continue  # judged by nothing: meta findings are made after this
+            elif {r.name for r in rules} <= ran_names and name not in site.used:
+                unused.append(name)
+        if unused or unknown:
+            out.append(StaleSuppression(site, tuple(unused), tuple(unknown)))
+    return out
 
 
 def discover(paths: Iterable[str]) -> list[FsPath]:

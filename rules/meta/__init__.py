@@ -1,0 +1,1 @@
+"""Meta rules: about topolint's own annotations in a file (run after every other rule)."""
