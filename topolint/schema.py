@@ -185,6 +185,7 @@ TOPOLOGY: dict[str, Any] = {
                     "rmem_max": {"type": "integer", "minimum": 0},
                     "wmem_default": {"type": "integer", "minimum": 0},
                     "rmem_default": {"type": "integer", "minimum": 0},
+                    "gso_max_size": {"type": "integer", "minimum": 0},
                 }
             ),
             "messages": {"type": "object", "additionalProperties": MESSAGE},
