@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,35 +27,125 @@ def settings_for(
     fail_on: str | None,
     variables: dict[str, str],
 ) -> Settings:
-    """Command-line values win over the configuration's."""
+    """Command-line values win over the configuration's.
+
+    Command-line mistakes are :class:`UsageError`; configuration mistakes are
+    :class:`InputError` naming the configuration file (and the line, where known).
+    """
+    from topolint.engine import catalogue, matches, rule_by_name
+
     s = Settings()
+    if fail_on is not None and fail_on not in ("error", "warning", "info"):
+        raise UsageError(f"--fail-on expects error, warning or info, got {fail_on!r}")
+    validate_selectors([*select, *ignore])
+
+    def check_config(selectors: list[str], *path: str) -> None:
+        try:
+            validate_selectors(selectors)
+        except UsageError as e:
+            raise config.error(str(e), *path) from None
+
+    for key in ("select", "extend-select", "ignore"):
+        check_config(list(config.get(key, [])), key)
+    for pattern, sels in config.get("per-file-ignores", {}).items():
+        check_config(list(sels), "per-file-ignores", pattern)
+    for key in config.get("severity", {}):
+        check_config([key], "severity", key)
+
     s.select = select or list(config.get("select", ["ALL"])) + list(config.get("extend-select", []))
     s.ignore = list(config.get("ignore", [])) + ignore
-    s.severity = dict(config.get("severity", {}))
-    s.options = {k: dict(v) for k, v in config.get("rules", {}).items()}
+    s.severity = _expand_severity(dict(config.get("severity", {})), catalogue(), matches)
     s.per_file_ignores = dict(config.get("per-file-ignores", {}))
     s.fail_on = fail_on or config.get("fail-on", "warning")
     s.variables = {**config.get("variables", {}), **variables}
-    if s.fail_on not in ("error", "warning", "info"):
-        raise UsageError(f"--fail-on expects error, warning or info, got {s.fail_on!r}")
-    validate_selectors([*s.select, *s.ignore, *s.severity])
-    for sels in s.per_file_ignores.values():
-        validate_selectors(sels)
-    from topolint.engine import rule_by_name
-
-    for name, opts in s.options.items():
-        rule = rule_by_name(name)
-        unknown = set(opts) - set(rule.options)
-        if unknown:
-            raise UsageError(
-                f"unknown option(s) {sorted(unknown)} for rule {rule.name}; "
-                f"it has: {', '.join(rule.options) or 'none'}"
-            )
+    s.options = {}
+    for name, opts in config.get("rules", {}).items():
+        try:
+            rule = rule_by_name(name)
+        except UsageError as e:
+            raise config.error(str(e), "rules", name) from None
+        for key, value in opts.items():
+            if key not in rule.options:
+                raise config.error(
+                    f"unknown option {key!r} for rule {rule.name}; "
+                    f"it has: {', '.join(rule.options) or 'none'}",
+                    "rules",
+                    name,
+                    key,
+                )
+            problem = _option_problem(rule.options[key], value)
+            if problem:
+                raise config.error(f"option {key!r} of {rule.name} {problem}", "rules", name, key)
+        s.options[rule.name] = dict(opts)
     return s
+
+
+def _expand_severity(
+    overrides: dict[str, str], rules: tuple[Any, ...], matches: Any
+) -> dict[str, str]:
+    """Severity overrides by rule name: a name or code wins over a prefix, a longer prefix
+    over a shorter one (``{"TL1": "info", "TL104": "error"}``)."""
+    out: dict[str, str] = {}
+    rank: dict[str, int] = {}
+    for key, level in overrides.items():
+        for r in rules:
+            if not matches(r, key):
+                continue
+            exact = key in (r.name, r.code)
+            score = 1000 if exact else len(key)
+            if score >= rank.get(r.name, -1):
+                out[r.name] = level
+                rank[r.name] = score
+    return out
+
+
+def _option_problem(default: Any, value: Any) -> str | None:
+    """Why ``value`` cannot replace an option whose default is ``default`` (None if it can)."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "expects true or false"
+    if isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if ok else "expects a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "expects a string"
+    if isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else "expects a list of strings"
+    return None
+
+
+def _file_ignores(config: Config, settings: Settings, file: str) -> tuple[str, ...]:
+    """The ``per-file-ignores`` selectors that apply to ``file``: patterns match its path
+    relative to the configuration's folder (like ruff), its path as given, or its name."""
+    if not settings.per_file_ignores:
+        return ()
+    import fnmatch
+
+    candidates = {file.replace(os.sep, "/"), os.path.basename(file)}
+    folder = config.folder
+    if folder is not None:
+        try:
+            rel = Path(file).resolve().relative_to(folder)
+            candidates.add(rel.as_posix())
+        except ValueError:
+            pass
+    out: list[str] = []
+    for pattern, sels in settings.per_file_ignores.items():
+        pat = pattern.replace("\\", "/").removeprefix("./")
+        if any(fnmatch.fnmatch(c, pat) for c in candidates):
+            out += [x for x in sels if x not in out]
+    return tuple(out)
 
 
 @dataclass
 class Baseline:
+    """Known findings, by a fingerprint that ignores line numbers.
+
+    A fingerprint is rule + file (relative to the baseline file's folder, so a baseline
+    works from any working directory) + element path + subject; findings alike in all of
+    these are told apart by message, then by rank.
+    """
+
     fingerprints: dict[str, dict[str, Any]]
 
     @classmethod
@@ -69,54 +160,96 @@ class Baseline:
             raise InputError("not a topolint baseline file", str(path)) from None
 
     @staticmethod
-    def write(path: Path, findings: list[Finding]) -> None:
+    def relative(file: str, base: Path) -> str:
+        """``file`` relative to ``base`` (the baseline's folder), with forward slashes."""
+        try:
+            return Path(os.path.relpath(Path(file).resolve(), base.resolve())).as_posix()
+        except ValueError:  # another drive on Windows
+            return Path(file).resolve().as_posix()
+
+    @classmethod
+    def fingerprints_of(cls, findings: list[Finding], path: Path) -> list[str]:
+        """One fingerprint per finding (unique within the list), for a baseline at ``path``."""
+        base = path.parent
+        seen: set[str] = set()
+        out = []
+        for f in findings:
+            raw = "\x1f".join([f.rule, cls.relative(f.file, base), f.element, ",".join(f.subject)])
+            fp = hashlib.sha256(raw.encode()).hexdigest()[:32]
+            if fp in seen:
+                fp = hashlib.sha256(f"{fp}\x1f{f.message}".encode()).hexdigest()[:32]
+                n, first = 1, fp
+                while fp in seen:
+                    n += 1
+                    fp = f"{first}-{n}"
+            seen.add(fp)
+            out.append(fp)
+        return out
+
+    @classmethod
+    def write(cls, path: Path, findings: list[Finding]) -> None:
+        base = path.parent
         entries = [
             {
-                "fingerprint": f.fingerprint,
+                "fingerprint": fp,
                 "rule": f.rule,
-                "file": f.file,
+                "file": cls.relative(f.file, base),
                 "element": f.element,
                 "message": f.message,
             }
-            for f in findings
+            for f, fp in zip(findings, cls.fingerprints_of(findings, path), strict=True)
         ]
         entries.sort(key=lambda e: (e["file"], e["rule"], e["element"], e["fingerprint"]))
-        path.write_text(
-            json.dumps({"version": 1, "findings": entries}, indent=2) + "\n", encoding="utf-8"
-        )
+        try:
+            path.write_text(
+                json.dumps({"version": 1, "findings": entries}, indent=2) + "\n", encoding="utf-8"
+            )
+        except OSError as e:
+            raise InputError(f"cannot write baseline: {e.strerror}", str(path)) from None
 
 
 def _check(
     paths: list[str], cli: dict[str, Any], config_path: Path | None, scanning: bool
-) -> tuple[CheckResult, str]:
-    """Run the engine, grouping files by their nearest configuration."""
+) -> tuple[CheckResult, dict[str, str]]:
+    """Run the engine, grouping files by their nearest configuration.
+
+    Returns the result and, per checked file, the severity at which it fails.
+    """
+    configs: dict[Path | None, Config] = {None: Config()}
+    groups: dict[Path | None, list[str]] = {}
     if config_path is not None:
-        configs = {config_path: load_config(config_path)}
-        groups: dict[Path | None, list[str]] = {config_path: list(paths)}
+        configs[config_path] = load_config(config_path)
+        groups[config_path] = [str(f) for f in discover(paths)]
     else:
-        configs = {}
-        groups = {}
-        for p in paths:
-            files = [str(f) for f in discover([p])] if Path(p).is_dir() else [p]
-            for f in files:
-                found = find_config(Path(f))
-                groups.setdefault(found, []).append(f)
-                if found is not None and found not in configs:
-                    configs[found] = load_config(found)
+        for f in discover(paths):
+            found = find_config(f)
+            groups.setdefault(found, []).append(str(f))
+            if found is not None and found not in configs:
+                configs[found] = load_config(found)
+    named = {Path(p) for p in paths if not Path(p).is_dir()}
     total = CheckResult()
-    fail_on = "warning"
+    levels: dict[str, str] = {}
     for cfg_path, files in groups.items():
-        config = configs.get(cfg_path, Config()) if cfg_path else Config()
+        config = configs[cfg_path]
         settings = settings_for(config, **cli)
-        fail_on = settings.fail_on
-        r = check_paths(files, settings, scanning=scanning or any(Path(p).is_dir() for p in paths))
-        total.findings += r.findings
-        total.errors += r.errors
-        total.files += r.files
-        total.skipped += r.skipped
-        total.sources.update(r.sources)
+        # Files found by scanning a folder may be other YAML (skipped); named ones must be
+        # topologies unless --skip-non-topologies.
+        subgroups: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+        for name in files:
+            key = (_file_ignores(config, settings, name), scanning or Path(name) not in named)
+            subgroups.setdefault(key, []).append(name)
+        for (extra, scan), group in subgroups.items():
+            sub = replace(settings, ignore=[*settings.ignore, *extra], per_file_ignores={})
+            r = check_paths(group, sub, scanning=scan)
+            total.findings += r.findings
+            total.errors += r.errors
+            total.files += r.files
+            total.skipped += r.skipped
+            total.sources.update(r.sources)
+            for checked in r.files:
+                levels[checked] = settings.fail_on
     total.findings.sort(key=Finding.sort_key)
-    return total, fail_on
+    return total, levels
 
 
 def run_check(
@@ -139,6 +272,9 @@ def run_check(
     from topolint.reporters import Report, render
 
     if fmt is None:
+        found = config if config is not None else find_config(Path.cwd())
+        fmt = load_config(found).get("format") if found is not None else None
+    if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     targets: list[tuple[str, Path | None]] = [(fmt, None)]
     for o in outputs:
@@ -153,7 +289,7 @@ def run_check(
         if not Path(p).exists():
             raise InputError("no such file or directory", p)
     cli = {"select": select, "ignore": ignore, "fail_on": fail_on, "variables": variables}
-    result, level = _check(paths, cli, config, scanning)
+    result, levels = _check(paths, cli, config, scanning)
     extra: dict[str, Any] = {"skipped": result.skipped}
     findings = result.findings
     if write_baseline is not None:
@@ -162,14 +298,19 @@ def run_check(
             f"topolint: wrote {len(findings)} finding(s) to baseline {write_baseline}",
             file=sys.stderr,
         )
+    fixed: list[dict[str, Any]] = []
     if baseline is not None:
         known = Baseline.read(baseline).fingerprints
-        current = {f.fingerprint for f in findings}
-        new = [f for f in findings if f.fingerprint not in known]
-        fixed = [e for fp, e in known.items() if fp not in current]
+        prints = Baseline.fingerprints_of(findings, baseline)
+        new = [f for f, fp in zip(findings, prints, strict=True) if fp not in known]
+        # Only files checked now can tell that a finding is gone (pre-commit passes a few).
+        checked = {Baseline.relative(name, baseline.parent) for name in result.files}
+        current = set(prints)
+        fixed = [e for fp, e in known.items() if fp not in current and e.get("file") in checked]
         extra["baseline"] = {
             "file": str(baseline),
             "known": len(findings) - len(new),
+            "new": len(new),
             "fixed": fixed,
         }
         findings = new
@@ -193,11 +334,21 @@ def run_check(
             sys.stdout.write(text)
         else:
             target.write_text(text, encoding="utf-8")
-    if baseline is not None and extra["baseline"]["fixed"] and fmt == "text":
+    if baseline is not None:
+        b = extra["baseline"]
         print(
-            f"topolint: {len(extra['baseline']['fixed'])} baseline finding(s) fixed",
+            f"topolint: baseline {baseline}: {b['known']} known, {b['new']} new, "
+            f"{len(fixed)} fixed finding(s)",
             file=sys.stderr,
         )
+        for entry in fixed:
+            print(
+                f"topolint: fixed: {entry.get('file')}: {entry.get('rule')} "
+                f"{entry.get('element')}: {entry.get('message')}",
+                file=sys.stderr,
+            )
     if result.errors:
         return 2
-    return 1 if fails(findings, level) else 0
+    if write_baseline is not None and baseline is None:
+        return 0  # the findings were just accepted
+    return 1 if any(fails([f], levels.get(f.file, fail_on or "warning")) for f in findings) else 0

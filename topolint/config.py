@@ -17,6 +17,7 @@ Unknown keys are errors with a "did you mean"; the file has a JSON Schema
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,12 +59,54 @@ class Config:
 
     source: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    doc: Any = None  # the YAML document (positions), for .topolint.yaml
+    text: str | None = None  # the TOML text, for pyproject.toml
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
 
+    @property
+    def folder(self) -> Path | None:
+        """The folder the file lives in: ``per-file-ignores`` patterns are relative to it."""
+        return Path(self.source).resolve().parent if self.source else None
 
-def _validate(values: Any, source: str, doc: Any = None) -> dict[str, Any]:
+    def error(self, message: str, *path: str) -> InputError:
+        """An input error about the value at ``path`` in this file, located if possible."""
+        line = col = None
+        if self.doc is not None:
+            pos = self.doc.position(path)
+            line, col = pos.line, pos.column
+        elif self.text is not None:
+            line = _toml_line(self.text, path)
+        where = ".".join(path)
+        return InputError(
+            f"configuration {where + ': ' if where else ''}{message}", self.source or "", line, col
+        )
+
+
+def _toml_line(text: str, path: tuple[Any, ...]) -> int | None:
+    """The line of ``path``'s key inside ``[tool.topolint]`` (TOML keeps no positions):
+    ``key =`` in the table ``tool.topolint`` or a sub-table ``tool.topolint.<parent>``."""
+    if not path:
+        return None
+    header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+\s*(#.*)?$")
+    key = str(path[-1])
+    assign = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    inline = re.compile(rf"[{{,]\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    parents = [str(p) for p in path[:-1]]
+    tables = {".".join(["tool", "topolint", *parents[:i]]) for i in range(len(parents) + 1)}
+    current = ""
+    for n, line in enumerate(text.splitlines(), start=1):
+        m = header.match(line)
+        if m:
+            current = re.sub(r"\s*\.\s*", ".", m.group(1)).replace('"', "")
+            continue
+        if current in tables and (assign.match(line) or inline.search(line)):
+            return n
+    return None
+
+
+def _validate(values: Any, source: str, doc: Any = None, text: str | None = None) -> dict[str, Any]:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
@@ -71,6 +114,7 @@ def _validate(values: Any, source: str, doc: Any = None) -> dict[str, Any]:
     if error is None:
         return dict(values)
     path = tuple(error.absolute_path)
+    where_path = path
     line = col = None
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -80,13 +124,18 @@ def _validate(values: Any, source: str, doc: Any = None) -> dict[str, Any]:
             key = extra[0]
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             message = f"unknown configuration key {key!r}" + (
-                f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(allowed)}"
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; expected one of: {', '.join(allowed)}"
             )
+            where_path = path
             path = (*path, key)
     if doc is not None:
         pos = doc.position(path)
         line, col = pos.line, pos.column
-    where = ".".join(map(str, path))
+    elif text is not None:
+        line = _toml_line(text, path)
+    where = ".".join(map(str, where_path))
     raise InputError(f"configuration {where + ': ' if where else ''}{message}", source, line, col)
 
 
@@ -95,7 +144,8 @@ def load_config(path: Path) -> Config:
     source = str(path)
     if path.name.endswith(".toml"):
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"cannot read configuration: {e}", source) from None
         except tomllib.TOMLDecodeError as e:
@@ -103,11 +153,14 @@ def load_config(path: Path) -> Config:
         values = data.get("tool", {}).get("topolint")
         if values is None:
             return Config(source, {})
-        return Config(source, _validate(values, source))
-    from topolint.loader import load_file
+        return Config(source, _validate(values, source, text=text), text=text)
+    from topolint.loader import load_text, read_text
 
-    doc = load_file(path)
-    return Config(source, _validate(doc.data or {}, source, doc))
+    text = read_text(path, source)
+    if not text.strip():  # an empty .topolint.yaml is an empty configuration
+        return Config(source, {})
+    doc = load_text(text, source, "yaml")
+    return Config(source, _validate(doc.data or {}, source, doc), doc=doc)
 
 
 def find_config(start: Path) -> Path | None:

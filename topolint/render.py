@@ -1,0 +1,588 @@
+"""``topolint render``: draw a topology as SVG, PNG, Graphviz DOT or Mermaid.
+
+One picture for a design review: processes are boxes (replicas drawn once, as
+``worker ×3``), grouped in a cluster per owner; every edge is one socket pair, labelled with
+its socket names, socket types, high-water marks and worst-case queue bound (from
+:mod:`topolint.analysis`).  Instance-level connections collapse to one edge with a count.
+Unresolved peers are dashed, end-of-data-only control connections dotted; findings are red,
+with their rule names on the element they concern.  Findings that name no drawn element are
+listed in a note.
+
+DOT and Mermaid text are written without Graphviz; SVG and PNG are laid out by Graphviz
+through pygraphviz (its wheel bundles Graphviz), imported only when needed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from topolint.errors import UsageError
+from topolint.findings import Finding, Severity
+from topolint.graph import Connection, TopologyGraph, build_graph
+from topolint.model import Topology
+
+FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}
+RED = "#d62728"
+ORANGE = "#c06000"  # info findings: shown, less loud
+GREY = "#7f7f7f"
+#: Above this many drawn process nodes, edge labels shrink to one line.
+COMPACT_ABOVE = 30
+MAX_NOTES = 12
+_INSTANCE = re.compile(r"^(.+)\[(\d+)\]$")
+_ID_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass
+class Mark:
+    """One rule's findings on a drawn element."""
+
+    rule: str
+    severity: Severity
+    sockets: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        sign = "⚠" if self.severity.rank > 0 else "ℹ"
+        where = f" ({', '.join(self.sockets)})" if self.sockets else ""
+        return f"{sign} {self.rule}{where}"
+
+
+def _color(marks: list[Mark]) -> str | None:
+    if not marks:
+        return None
+    return RED if any(m.severity.rank > 0 for m in marks) else ORANGE
+
+
+@dataclass
+class Node:
+    """A drawn box: a process (all its replicas) or an unresolved peer."""
+
+    id: str
+    name: str
+    kind: str  # "process" | "unresolved"
+    owner: str | None = None
+    replicas: int = 1
+    details: str = ""
+    marks: list[Mark] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ×{self.replicas}" if self.replicas > 1 else self.name
+
+
+@dataclass
+class Edge:
+    """One socket pair: every instance-level connection between them, collapsed."""
+
+    tail: str
+    head: str
+    sender_socket: str | None
+    receiver_socket: str | None
+    sender_type: str | None
+    receiver_type: str | None
+    count: int = 0
+    hwm: str = ""
+    bound: str = ""
+    unresolved: bool = False
+    control: bool = False
+    mismatch: bool = False
+    bidirectional: bool = False
+    marks: list[Mark] = field(default_factory=list)
+
+    def label(self, compact: bool) -> list[str]:
+        arrow = "↔" if self.bidirectional else "→"
+        types = arrow.join(t.upper() for t in (self.sender_type, self.receiver_type) if t)
+        count = f" ×{self.count}" if self.count > 1 else ""
+        if compact:
+            line = " ".join(x for x in (types + count, self.bound) if x)
+            return [line, *(m.text for m in self.marks)]
+        socks = arrow.join(s for s in (self.sender_socket, self.receiver_socket) if s)
+        first = " · ".join(x for x in (socks, types + count) if x)
+        second = " · ".join(x for x in (self.hwm, self.bound) if x)
+        if second and self.count > 1 and self.bound:
+            second += " each"
+        return [x for x in (first, second) if x] + [m.text for m in self.marks]
+
+
+@dataclass
+class Diagram:
+    """What is drawn, independent of the output format."""
+
+    name: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def compact(self) -> bool:
+        return sum(1 for n in self.nodes.values() if n.kind == "process") > COMPACT_ABOVE
+
+    def edge_labels(self) -> list[list[str]]:
+        """Each edge's label lines; in a fan-in or fan-out of three or more edges alike
+        (same label, same head or same tail) only the middle one is labelled, with a count."""
+        compact = self.compact
+        labels = [e.label(compact) for e in self.edges]
+        shown: list[list[str]] = [list(lines) for lines in labels]
+        done: set[int] = set()
+        for side in ("head", "tail"):
+            groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+            for i, e in enumerate(self.edges):
+                if i not in done:
+                    groups.setdefault((getattr(e, side), tuple(labels[i])), []).append(i)
+            for members in groups.values():
+                if len(members) < 3:
+                    continue
+                keep = members[len(members) // 2]
+                for i in members:
+                    shown[i] = []
+                    done.add(i)
+                shown[keep] = [*labels[keep][:1], f"({len(members)} alike)", *labels[keep][1:]]
+                if len(labels[keep]) == 1:
+                    shown[keep] = [f"{labels[keep][0]} ({len(members)} alike)"]
+        return shown
+
+    def clusters(self) -> dict[str | None, list[Node]]:
+        """Nodes by owner (``None``: no owner), in declaration order."""
+        out: dict[str | None, list[Node]] = {}
+        for n in self.nodes.values():
+            out.setdefault(n.owner, []).append(n)
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# Building the diagram
+
+
+def _fmt_count(n: int) -> str:
+    return f"{n / 1000:.3g}k" if n >= 10_000 else str(n)
+
+
+def _details(topo: Topology, name: str) -> str:
+    from topolint.analysis import fmt_rate, fmt_seconds
+
+    p = topo.processes[name]
+    parts = []
+    if p.host_declared:
+        parts.append(f"@{p.host}")
+    if p.rate is not None:
+        parts.append(fmt_rate(p.rate))
+    if p.count is not None:
+        parts.append(f"{_fmt_count(p.count)} msg" + ("s" if p.count != 1 else ""))
+    if p.service_time is not None:
+        parts.append(fmt_seconds(p.service_time))
+    return " · ".join(parts)
+
+
+def _bounds(topo: Topology, wiring: TopologyGraph) -> tuple[dict[int, str], str | None]:
+    """Per connection id: ``≤ 53 msg (530 kB)``; and an error note if analysis failed."""
+    from topolint.analysis import analyze, fmt_bytes
+
+    try:
+        analysis = analyze(topo, wiring)
+    except Exception as e:  # the picture is still worth drawing without the bounds
+        return {}, f"memory bounds unavailable ({type(e).__name__}: {e})"
+    out: dict[int, str] = {}
+    for c in wiring.connections:
+        b = analysis.bound_of(c)
+        if b.unbounded:
+            out[c.id] = "unbounded"
+        elif b.messages == 0:
+            continue  # nothing queues (no peer): the HWMs say enough
+        elif b.messages is None:
+            out[c.id] = "≤ ? msg"
+        else:
+            text = f"≤ {_fmt_count(b.messages)} msg"
+            if b.bytes is not None:
+                text += f" ({fmt_bytes(b.bytes).replace('.00 ', ' ')})"
+            out[c.id] = text
+    return out, None
+
+
+def _hwm(c: Connection) -> str:
+    s, r = c.sender_socket, c.receiver_socket
+    if s is not None and r is not None:
+        return f"hwm {s.sndhwm}/{r.rcvhwm}"
+    if s is not None:
+        return f"sndhwm {s.sndhwm}"
+    if r is not None:
+        return f"rcvhwm {r.rcvhwm}"
+    return ""
+
+
+def _process_of(wiring: TopologyGraph, node: str) -> str:
+    attrs = wiring.g.nodes.get(node, {})
+    return str(attrs.get("process") or node)
+
+
+def build_diagram(
+    topo: Topology, findings: Iterable[Finding] = (), wiring: TopologyGraph | None = None
+) -> Diagram:
+    """The diagram of ``topo``, with ``findings`` attached to nodes and edges."""
+    wiring = wiring or build_graph(topo)
+    d = Diagram(topo.name)
+    for p in topo.processes.values():
+        d.nodes[p.name] = Node(
+            p.name, p.name, "process", p.owner, p.replicas, _details(topo, p.name)
+        )
+    bounds, problem = _bounds(topo, wiring)
+    if problem:
+        d.notes.append(problem)
+    edges: dict[tuple[str, str | None, str, str | None], Edge] = {}
+    replies: set[tuple[str, str | None, str, str | None]] = set()
+    for c in wiring.connections:
+        tail, head = _process_of(wiring, c.sender), _process_of(wiring, c.receiver)
+        for end in (c.sender, c.receiver):
+            if wiring.g.nodes.get(end, {}).get("kind") == "unresolved" and end not in d.nodes:
+                d.nodes[end] = Node(end, end[1:], "unresolved")
+        ss = c.sender_socket.name if c.sender_socket else None
+        rs = c.receiver_socket.name if c.receiver_socket else None
+        if c.reply:
+            replies.add((head, rs, tail, ss))
+            continue
+        key = (tail, ss, head, rs)
+        e = edges.get(key)
+        if e is None:
+            e = edges[key] = Edge(
+                tail,
+                head,
+                ss,
+                rs,
+                c.sender_socket.type if c.sender_socket else None,
+                c.receiver_socket.type if c.receiver_socket else None,
+                hwm=_hwm(c),
+                bound=bounds.get(c.id, ""),
+                unresolved=c.unresolved,
+                control=c.control,
+                mismatch=c.mismatch,
+            )
+        e.count += 1
+    for key, e in edges.items():
+        e.bidirectional = key in replies
+    d.edges = list(edges.values())
+    _attach(d, topo, findings)
+    return d
+
+
+def _refs(topo: Topology, item: str) -> tuple[str, str, str | None] | None:
+    """What a finding's subject item names: ``("p", process, None)``, ``("s", process,
+    socket)`` or ``("u", node, None)`` for an unresolved peer; None if nothing drawn."""
+    if item.startswith("?"):
+        return ("u", item, None)
+    m = _INSTANCE.match(item)
+    if item in topo.processes:
+        return ("p", item, None)
+    if m and m.group(1) in topo.processes:
+        return ("p", m.group(1), None)
+    head, dot, sock = item.partition(".")
+    if dot:
+        m = _INSTANCE.match(head)
+        proc = m.group(1) if m else head
+        p = topo.processes.get(proc)
+        if p is not None and sock in p.sockets:
+            return ("s", proc, sock)
+    return None
+
+
+def _mark(marks: list[Mark], f: Finding, sockets: Iterable[str] = ()) -> None:
+    for m in marks:
+        if m.rule == f.rule:
+            break
+    else:
+        m = Mark(f.rule, f.severity)
+        marks.append(m)
+    if f.severity.rank > m.severity.rank:
+        m.severity = f.severity
+    m.sockets += [s for s in sockets if s not in m.sockets]
+    m.messages.append(f"{f.code} {f.rule}: {f.message}")
+
+
+def _attach(d: Diagram, topo: Topology, findings: Iterable[Finding]) -> None:
+    """Put each finding on the edges it names (both ends named), else on its nodes."""
+    unmapped: list[Finding] = []
+    for f in findings:
+        refs = {r for r in (_refs(topo, s) for s in f.subject) if r is not None}
+        procs = {r[1] for r in refs if r[0] == "p"}
+        socks = {(r[1], r[2]) for r in refs if r[0] == "s"}
+        peers = {r[1] for r in refs if r[0] == "u"}
+        hit = False
+        for e in d.edges:
+            tail_ok = e.tail in procs or e.tail in peers or (e.tail, e.sender_socket) in socks
+            head_ok = e.head in procs or e.head in peers or (e.head, e.receiver_socket) in socks
+            if tail_ok and head_ok and e.tail != e.head:
+                _mark(e.marks, f)
+                hit = True
+        if hit:
+            continue
+        for proc in sorted(procs | {p for p, _ in socks} | peers):
+            node = d.nodes.get(proc)
+            if node is None:
+                continue
+            _mark(node.marks, f, sorted(s for p, s in socks if p == proc and s))
+            hit = True
+        if not hit:
+            unmapped.append(f)
+    for f in unmapped[:MAX_NOTES]:
+        d.notes.append(f"⚠ {f.rule}: {f.element or f.file}")
+    if len(unmapped) > MAX_NOTES:
+        d.notes.append(f"… and {len(unmapped) - MAX_NOTES} more")
+    for n in d.nodes.values():
+        n.marks.sort(key=lambda m: (-m.severity.rank, m.rule))
+    for e in d.edges:
+        e.marks.sort(key=lambda m: (-m.severity.rank, m.rule))
+
+
+# --------------------------------------------------------------------------------------
+# Graphviz DOT
+
+
+def _dot_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(**kw: str | None) -> str:
+    items = [f"{k}={_dot_str(v)}" for k, v in kw.items() if v is not None]
+    return f" [{', '.join(items)}]" if items else ""
+
+
+def _cluster_ids(owners: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for owner in owners:
+        base = "cluster_" + (_ID_CHARS.sub("_", owner) or "owner")
+        cid, n = base, 1
+        while cid in used:
+            n += 1
+            cid = f"{base}_{n}"
+        used.add(cid)
+        out[owner] = cid
+    return out
+
+
+def to_dot(d: Diagram) -> str:
+    """The diagram as Graphviz DOT text (left to right, one cluster per owner)."""
+    compact = d.compact
+    lines = [
+        f"digraph {_dot_str(d.name)} {{",
+        "  graph"
+        + _attrs(
+            rankdir="LR",
+            label=d.name,
+            labelloc="t",
+            fontname="Helvetica",
+            fontsize="14",
+            nodesep="0.25" if compact else "0.35",
+            ranksep="0.5" if compact else "0.8",
+            newrank="true",
+        )
+        + ";",
+        "  node"
+        + _attrs(shape="box", style="rounded", fontname="Helvetica", fontsize="11", margin="0.1")
+        + ";",
+        "  edge" + _attrs(fontname="Helvetica", fontsize="9", color="#404040") + ";",
+    ]
+
+    def node_line(n: Node, indent: str) -> str:
+        label = [n.title] + ([n.details] if n.details else []) + [m.text for m in n.marks]
+        attrs: dict[str, str | None] = {"label": "\n".join(label)}
+        if n.kind == "unresolved":
+            attrs.update(shape="box", style="dashed,rounded", color=GREY, fontcolor=GREY)
+            attrs["tooltip"] = f"unresolved peer {n.name}"
+        if n.replicas > 1:
+            attrs["style"] = "rounded,filled"
+            attrs["fillcolor"] = "#f0f0f0"
+            attrs["peripheries"] = "2"
+        color = _color(n.marks)
+        if color:
+            attrs.update(color=color, fontcolor=color, penwidth="2")
+            attrs["tooltip"] = "\n".join(msg for m in n.marks for msg in m.messages)
+        return f"{indent}{_dot_str(n.id)}{_attrs(**attrs)};"
+
+    clusters = d.clusters()
+    ids = _cluster_ids(o for o in clusters if o is not None)
+    for owner, nodes in clusters.items():
+        if owner is None:
+            continue
+        lines.append(f"  subgraph {ids[owner]} {{")
+        lines.append(
+            "    graph"
+            + _attrs(label=f"owner: {owner}", style="rounded,dashed", color=GREY, fontsize="11")
+            + ";"
+        )
+        lines += [node_line(n, "    ") for n in nodes]
+        lines.append("  }")
+    lines += [node_line(n, "  ") for n in clusters.get(None, [])]
+    for e, shown in zip(d.edges, d.edge_labels(), strict=True):
+        full = "\n".join(e.label(compact))
+        attrs: dict[str, str | None] = {"label": "\n".join(shown) or None, "tooltip": full}
+        styles = []
+        if e.unresolved:
+            styles.append("dashed")
+        elif e.control:
+            styles.append("dotted")
+        if e.mismatch:
+            styles.append("bold")
+        if styles:
+            attrs["style"] = ",".join(styles)
+        if e.bidirectional:
+            attrs["dir"] = "both"
+        if e.count > 1:
+            attrs["penwidth"] = "1.6"
+        color = _color(e.marks)
+        if color:
+            attrs.update(color=color, fontcolor=color, penwidth="2")
+            attrs["tooltip"] = "\n".join(msg for m in e.marks for msg in m.messages)
+        lines.append(f"  {_dot_str(e.tail)} -> {_dot_str(e.head)}{_attrs(**attrs)};")
+    if d.notes:
+        lines.append(
+            "  "
+            + _dot_str("__notes__")
+            + _attrs(
+                label="\n".join(["findings not drawn on an element:", *d.notes])
+                if any(n.startswith("⚠") for n in d.notes)
+                else "\n".join(d.notes),
+                shape="note",
+                color=RED,
+                fontcolor=RED,
+                fontsize="10",
+            )
+            + ";"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Mermaid
+
+
+def _mmd_str(text: str) -> str:
+    """A quoted Mermaid label: entity codes for the characters Mermaid interprets."""
+    out = (
+        text.replace("&", "&amp;")
+        .replace("#", "#35;")
+        .replace('"', "#quot;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+    return '"' + out.replace("\n", "<br/>") + '"'
+
+
+def to_mermaid(d: Diagram) -> str:
+    """The diagram as a Mermaid flowchart (renders in GitHub/GitLab Markdown)."""
+    ids = {nid: f"n{i}" for i, nid in enumerate(d.nodes)}
+    lines = ["---", f"title: {_mmd_str(d.name)}", "---", "flowchart LR"]
+    red: list[str] = []
+    orange: list[str] = []
+
+    def node_line(n: Node, indent: str) -> str:
+        label = [n.title] + ([n.details] if n.details else []) + [m.text for m in n.marks]
+        text = _mmd_str("\n".join(label))
+        color = _color(n.marks)
+        if color:
+            (red if color == RED else orange).append(ids[n.id])
+        if n.kind == "unresolved":
+            return f"{indent}{ids[n.id]}[/{text}/]"
+        if n.replicas > 1:
+            return f"{indent}{ids[n.id]}[[{text}]]"
+        return f"{indent}{ids[n.id]}({text})"
+
+    clusters = d.clusters()
+    for i, (owner, nodes) in enumerate(clusters.items()):
+        if owner is None:
+            continue
+        lines.append(f"  subgraph owner{i}[{_mmd_str('owner: ' + owner)}]")
+        lines += [node_line(n, "    ") for n in nodes]
+        lines.append("  end")
+    lines += [node_line(n, "  ") for n in clusters.get(None, [])]
+    links: list[tuple[int, str]] = []
+    for i, (e, shown) in enumerate(zip(d.edges, d.edge_labels(), strict=True)):
+        label = f"|{_mmd_str(chr(10).join(shown))}|" if shown else ""
+        if e.unresolved or e.control:
+            arrow = "<-.->" if e.bidirectional else "-.->"
+        elif e.mismatch:
+            arrow = "<==>" if e.bidirectional else "==>"
+        else:
+            arrow = "<-->" if e.bidirectional else "-->"
+        lines.append(f"  {ids[e.tail]} {arrow}{label} {ids[e.head]}")
+        color = _color(e.marks)
+        if color:
+            links.append((i, color))
+    if d.notes:
+        lines.append(f"  notes>{_mmd_str(chr(10).join(d.notes))}]")
+        red.append("notes")
+    lines.append(f"  classDef finding stroke:{RED},stroke-width:2px,color:{RED}")
+    lines.append(f"  classDef info stroke:{ORANGE},stroke-width:2px,color:{ORANGE}")
+    lines.append(f"  classDef unresolved stroke-dasharray:5 5,color:{GREY}")
+    if red:
+        lines.append(f"  class {','.join(red)} finding")
+    if orange:
+        lines.append(f"  class {','.join(orange)} info")
+    unresolved = [ids[n.id] for n in d.nodes.values() if n.kind == "unresolved"]
+    if unresolved:
+        lines.append(f"  class {','.join(unresolved)} unresolved")
+    for color in (RED, ORANGE):
+        which = [str(i) for i, c in links if c == color]
+        if which:
+            lines.append(
+                f"  linkStyle {','.join(which)} stroke:{color},stroke-width:2px,color:{color}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Files
+
+
+def _format_of(output: Path) -> str:
+    fmt = FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise UsageError(
+            f"cannot render to {output.name!r}: expected a file ending in "
+            ".svg, .png, .dot (or .gv) or .mmd (Mermaid)"
+        )
+    return fmt
+
+
+def render_topology(topo: Topology, fmt: str, findings: Iterable[Finding] = ()) -> str | bytes:
+    """``topo`` as ``svg``/``png`` (bytes from Graphviz) or ``dot``/``mermaid`` text."""
+    d = build_diagram(topo, findings)
+    if fmt == "dot":
+        return to_dot(d)
+    if fmt == "mermaid":
+        return to_mermaid(d)
+    if fmt not in ("svg", "png"):
+        raise UsageError(f"unknown diagram format {fmt!r}")
+    import pygraphviz
+
+    graph = pygraphviz.AGraph(string=to_dot(d))
+    data: bytes = graph.draw(format=fmt, prog="dot")
+    return data
+
+
+def render_file(path: Path, output: Path, *, findings: bool, variables: dict[str, str]) -> None:
+    """Draw the topology in ``path`` to ``output`` (the format from its extension).
+
+    Findings come from the same rules, configuration (the nearest ``pyproject.toml`` or
+    ``.topolint.yaml``) and suppressions as ``topolint check``.
+    """
+    from topolint.checking import settings_for
+    from topolint.config import Config, find_config, load_config
+    from topolint.engine import load, run_rules
+
+    fmt = _format_of(output)
+    found = find_config(path)
+    config = load_config(found) if found else Config()
+    settings = settings_for(config, select=[], ignore=[], fail_on=None, variables=variables)
+    topo = load(path, settings.variables)
+    result = render_topology(topo, fmt, run_rules(topo, settings) if findings else ())
+    try:
+        if isinstance(result, bytes):
+            output.write_bytes(result)
+        else:
+            output.write_text(result, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {output}: {e.strerror or e}") from None
