@@ -37,10 +37,13 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -48,6 +51,7 @@ import networkx as nx
 from topolint.graph import Connection, TopologyGraph
 from topolint.model import Process, Socket, Topology
 from topolint.queue_model import (
+    OUT_BATCH_SIZE,
     Bound,
     Kernel,
     SocketOpts,
@@ -107,26 +111,55 @@ class Share:
         }
 
 
-@dataclass
 class Memory:
     """A sum of shares: one socket instance, one process instance or one host."""
 
-    name: str
-    parts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PARTS, 0))
-    unknown: int = 0  # shares whose message size is unknown
-    unbounded: int = 0  # shares without a high-water mark
-    autotuned: int = 0  # shares whose kernel buffer is left to TCP autotuning
-    count: int = 0  # shares added
-    limit: int | None = None
-    instances: int = 0  # process instances summed (hosts)
+    __slots__ = (
+        "autotuned",
+        "batch",
+        "count",
+        "hwm",
+        "instances",
+        "kernel",
+        "limit",
+        "name",
+        "parked",
+        "unbounded",
+        "unknown",
+    )
+
+    def __init__(self, name: str, limit: int | None = None) -> None:
+        self.name = name
+        self.limit = limit
+        self.hwm = self.batch = self.kernel = self.parked = 0
+        self.unknown = 0  # shares whose message size is unknown
+        self.unbounded = 0  # shares without a high-water mark
+        self.autotuned = 0  # shares whose kernel buffer is left to TCP autotuning
+        self.count = 0  # shares added
+        self.instances = 0  # process instances summed (hosts)
+
+    @property
+    def parts(self) -> dict[str, int]:
+        """Bytes by component: ``hwm``, ``batch``, ``kernel``, ``parked``."""
+        return {"hwm": self.hwm, "batch": self.batch, "kernel": self.kernel, "parked": self.parked}
 
     def add(self, share: Share) -> None:
         self.count += 1
-        for key in PARTS:
-            v = getattr(share, key)
-            if v is not None:
-                self.parts[key] += v
-        if share.unknown:
+        unknown = False
+        if share.hwm is None:
+            unknown = True
+        else:
+            self.hwm += share.hwm
+        if share.batch is None:
+            unknown = True
+        else:
+            self.batch += share.batch
+        if share.parked is None:
+            unknown = True
+        else:
+            self.parked += share.parked
+        self.kernel += share.kernel
+        if unknown:
             self.unknown += 1
         if share.unbounded:
             self.unbounded += 1
@@ -136,8 +169,10 @@ class Memory:
     def merge(self, other: Memory) -> None:
         self.count += other.count
         self.instances += 1
-        for key in PARTS:
-            self.parts[key] += other.parts[key]
+        self.hwm += other.hwm
+        self.batch += other.batch
+        self.kernel += other.kernel
+        self.parked += other.parked
         self.unknown += other.unknown
         self.unbounded += other.unbounded
         self.autotuned += other.autotuned
@@ -145,7 +180,7 @@ class Memory:
     @property
     def known_bytes(self) -> int:
         """Bytes counted so far (a lower bound of the bound when some are unknown)."""
-        return sum(self.parts.values())
+        return self.hwm + self.batch + self.kernel + self.parked
 
     @property
     def bytes(self) -> int | None:
@@ -162,10 +197,10 @@ class Memory:
             "memory_bound_bytes": self.bytes,
             "memory_limit_bytes": self.limit,
             "memory_known_bytes": self.known_bytes,
-            "hwm_bytes": self.parts["hwm"],
-            "batch_bytes": self.parts["batch"],
-            "kernel_bytes": self.parts["kernel"],
-            "parked_bytes": self.parts["parked"],
+            "hwm_bytes": self.hwm,
+            "batch_bytes": self.batch,
+            "kernel_bytes": self.kernel,
+            "parked_bytes": self.parked,
             "unknown_size_connections": self.unknown,
             "unbounded_connections": self.unbounded,
             "autotuned_kernel_buffers": self.autotuned,
@@ -258,32 +293,40 @@ def message_size(topo: Topology, c: Connection) -> tuple[int | None, str]:
 
 
 class _MemoryModel:
-    """Bounds and sides for every connection, cached per (socket pair, transport, kind)."""
+    """Bounds and sides for every connection, cached per socket pair and per option set."""
 
     def __init__(self, topo: Topology) -> None:
         self.topo = topo
         self.kernel: Kernel = topo.kernel
-        self.opts: dict[int, SocketOpts] = {}
-        self.cache: dict[tuple[Any, ...], tuple[Bound, Share, Share, str]] = {}
+        self.opts: dict[tuple[Any, ...], SocketOpts] = {}
+        self.by_pair: dict[tuple[Any, ...], tuple[Bound, Share, Share, str, int | None, str]] = {}
+        self.by_opts: dict[tuple[Any, ...], tuple[Bound, Share, Share, str]] = {}
 
-    def opts_of(self, s: Socket) -> SocketOpts:
-        o = self.opts.get(id(s))
+    def opts_of(self, s: Socket | None) -> SocketOpts | None:
+        if s is None:
+            return None
+        key = (s.type, s.sndhwm, s.rcvhwm, s.sndbuf, s.rcvbuf, s.conflate, s.immediate)
+        o = self.opts.get(key)
         if o is None:
-            o = self.opts[id(s)] = socket_opts(s)
+            o = self.opts[key] = socket_opts(s)
         return o
 
     def connection(self, c: Connection) -> ConnectionMemory:
-        size, source = message_size(self.topo, c)
         ss, rs = c.sender_socket, c.receiver_socket
         if c.unresolved or c.mismatch:
             kind = "parked" if ss is not None and ss.can_send else "none"
         else:
             kind = "queue"
-        key = (kind, id(ss), id(rs), c.transport, size)
-        hit = self.cache.get(key)
+        key = (kind, id(ss), id(rs), c.transport, c.control)
+        hit = self.by_pair.get(key)
         if hit is None:
-            hit = self.cache[key] = self._compute(kind, c, ss, rs, size)
-        bound, s_share, r_share, kind = hit
+            size, source = message_size(self.topo, c)
+            okey = (kind, self.opts_of(ss), self.opts_of(rs), c.transport, size)
+            res = self.by_opts.get(okey)
+            if res is None:
+                res = self.by_opts[okey] = self._compute(kind, c, ss, rs, size)
+            hit = self.by_pair[key] = (*res, size, source)
+        bound, s_share, r_share, kind, size, source = hit
         return ConnectionMemory(c, bound, s_share, r_share, size, source, kind)
 
     def _compute(
@@ -292,14 +335,15 @@ class _MemoryModel:
         if kind == "none" or ss is None:
             return _empty_bound(size), Share(), Share(), "none"
         so = self.opts_of(ss)
+        assert so is not None
         if kind == "parked":
             b = parked_bound(so, size)
             held = b.breakdown.get("sender_hwm", 0)
             unit = framed_size(size) if size is not None else None
             parked = None if unit is None else held * unit
             return b, Share(parked=parked, unbounded=b.unbounded), Share(), kind
-        assert rs is not None
         ro = self.opts_of(rs)
+        assert ro is not None
         transport = c.transport if c.transport in ("tcp", "ipc", "inproc") else "tcp"
         b = connection_bound(transport, so, ro, size, self.kernel)
         return (b, *self._sides(transport, b, so, ro, size), kind)
@@ -329,7 +373,10 @@ class _MemoryModel:
             slack = max(0, b.kernel_bytes - snd - rcv)
             snd_k, rcv_k = snd + slack, rcv + slack
         unit = framed_size(size) if size is not None else None
-        batch = b.breakdown.get("sender_batch")
+        # Engine batches: from the bound, or (an unbounded bound has no breakdown) the same
+        # formula: one partial message plus an 8 KiB batch.
+        default_batch = None if unit is None else 1 + math.ceil(OUT_BATCH_SIZE / unit)
+        batch = b.breakdown.get("sender_batch", default_batch)
         sender = Share(
             hwm=None if unit is None or s_pipe is None else s_pipe * unit,
             batch=None if unit is None or batch is None else batch * unit,
@@ -337,7 +384,7 @@ class _MemoryModel:
             unbounded=s_pipe is None,
             kernel_autotuned=snd_auto,
         )
-        batch = b.breakdown.get("receiver_batch")
+        batch = b.breakdown.get("receiver_batch", default_batch)
         receiver = Share(
             hwm=None if unit is None or r_pipe is None else r_pipe * unit,
             batch=None if unit is None or batch is None else batch * unit,
@@ -345,10 +392,6 @@ class _MemoryModel:
             unbounded=r_pipe is None,
             kernel_autotuned=rcv_auto,
         )
-        if unit is not None and s_pipe is not None and r_pipe is not None:
-            # engine batches are in the bound only when the size is known
-            sender.batch = sender.batch or 0
-            receiver.batch = receiver.batch or 0
         return sender, receiver
 
 
@@ -661,18 +704,20 @@ class Analysis:
         found.sort(key=lambda km: (-km[1].known_bytes, km[0]))
         return [(k[len(prefix) :] if k.startswith(prefix) else k, m) for k, m in found]
 
-    @property
+    @cached_property
     def _by_instance(self) -> dict[str, list[tuple[str, Memory]]]:
-        cached = self.__dict__.get("_by_instance_cache")
-        if cached is None:
-            cached = defaultdict(list)
-            for sid, m in self.sockets.items():
-                inst, _, _ = sid.rpartition(".")
-                cached[inst].append((sid, m))
-            self.__dict__["_by_instance_cache"] = cached
-        return cached
+        found: dict[str, list[tuple[str, Memory]]] = defaultdict(list)
+        for sid, m in self.sockets.items():
+            inst, _, _ = sid.rpartition(".")
+            found[inst].append((sid, m))
+        return found
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form (SPEC §4 keys first)."""
+        with _no_gc():
+            return self._to_dict()
+
+    def _to_dict(self) -> dict[str, Any]:
         topo = self.topology
         processes = []
         for name, p in topo.processes.items():
@@ -719,8 +764,29 @@ class Analysis:
         }
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector.
+
+    The analysis allocates many small objects (no reference cycles) next to a large live
+    graph; each automatic collection would rescan that graph, making the pass quadratic.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
     """Throughput, latency and memory bounds of ``topology`` wired as ``wiring``."""
+    with _no_gc():
+        return _analyze(topology, wiring)
+
+
+def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
     stages, throughput, latency, cycles = _flow(topology, wiring)
     model = _MemoryModel(topology)
     conns = [model.connection(c) for c in wiring.connections]
@@ -824,6 +890,11 @@ def memory_summary(m: Memory) -> str:
 
 def render_text(a: Analysis, max_connections: int = 50) -> str:
     """The human report of ``topolint analyze``."""
+    with _no_gc():
+        return _render_text(a, max_connections)
+
+
+def _render_text(a: Analysis, max_connections: int) -> str:
     t, topo = a.throughput, a.topology
     lines = [f"{topo.name} ({topo.file})", ""]
     if t.messages_per_second is None:
