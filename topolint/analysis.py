@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -493,17 +493,19 @@ def _emission(p: Process) -> float | None:
     return None
 
 
-def _order(nodes: Iterable[str], succ: dict[str, set[str]]) -> tuple[list[str], list[list[str]]]:
+def _order(
+    nodes: Iterable[str], succ: dict[str, dict[str, None]]
+) -> tuple[list[str], list[list[str]]]:
     """Topological order; cycles are condensed (members sorted) and returned too."""
     nodes = list(nodes)
     indeg = dict.fromkeys(nodes, 0)
     for u in nodes:
         for v in succ.get(u, ()):
             indeg[v] += 1
-    ready = [n for n in nodes if indeg[n] == 0]
+    ready = deque(n for n in nodes if indeg[n] == 0)  # FIFO: declaration order on ties
     order: list[str] = []
     while ready:
-        u = ready.pop()
+        u = ready.popleft()
         order.append(u)
         for v in succ.get(u, ()):
             indeg[v] -= 1
@@ -538,7 +540,7 @@ def _flow(
         fanout[(c.sender, c.sender_socket.name)] += 1
     # coef[q][(p, receiving socket)] = messages arriving per message p emits
     coef: dict[str, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
-    succ: dict[str, set[str]] = defaultdict(set)
+    succ: dict[str, dict[str, None]] = defaultdict(dict)  # ordered sets: deterministic
     for c in data:
         ss, rs = c.sender_socket, c.receiver_socket
         assert ss is not None and rs is not None
@@ -548,7 +550,7 @@ def _flow(
             share /= fanout[(c.sender, ss.name)]
         coef[rs.process][(ss.process, rs.name)] += share
         if rs.process != ss.process:
-            succ[ss.process].add(rs.process)
+            succ[ss.process][rs.process] = None
     order, cycles = _order(procs, succ)
     pos = {n: i for i, n in enumerate(order)}
     has_in = {q for q, d in coef.items() if any(p != q for p, _ in d)}
