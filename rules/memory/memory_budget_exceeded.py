@@ -6,7 +6,11 @@ its sockets and connections, of what ZeroMQ and the kernel may hold on its side 
 pipes, engine batches and kernel send buffers of what it sends; RCVHWM pipes, engine
 batches and kernel receive buffers of what it receives; messages parked for unreachable
 peers. With replicas, the worst replica counts (each has its own limit). The message gives
-the breakdown (HWM, batches, kernel) and the largest sockets.
+the breakdown (HWM, batches, kernel) and the largest sockets. Kernel buffers count at their
+(doubled) size plus one segment of overshoot, as memory the process's cgroup is charged
+for. When a message size is unknown, the known part alone is compared ("at least").
+Format 1 declares no per-host limit: `topolint analyze` sums each host and compares it
+with the sum of its processes' limits, which a host can only exceed if a process does.
 
 ## Why it matters
 The talk's problem 2: a PUSH sending 10 kB messages to a PULL that does not read queued
