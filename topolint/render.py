@@ -31,6 +31,8 @@ GREY = "#7f7f7f"
 #: Above this many drawn process nodes, edge labels shrink to one line.
 COMPACT_ABOVE = 30
 MAX_NOTES = 12
+#: Unflagged edges into a node with this many distinct senders are drawn light grey.
+HUB_FAN_IN = 8
 _INSTANCE = re.compile(r"^(.+)\[(\d+)\]$")
 _ID_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
@@ -415,6 +417,9 @@ def to_dot(d: Diagram) -> str:
         lines += [node_line(n, "    ") for n in nodes]
         lines.append("  }")
     lines += [node_line(n, "  ") for n in clusters.get(None, [])]
+    tails: dict[str, set[str]] = {}
+    for e in d.edges:
+        tails.setdefault(e.head, set()).add(e.tail)
     for e, shown in zip(d.edges, d.edge_labels(), strict=True):
         full = "\n".join(e.label(compact))
         attrs: dict[str, str | None] = {"label": "\n".join(shown) or None, "tooltip": full}
@@ -431,6 +436,8 @@ def to_dot(d: Diagram) -> str:
             attrs["dir"] = "both"
         if e.count > 1:
             attrs["penwidth"] = "1.6"
+        if len(tails[e.head]) >= HUB_FAN_IN:  # many edges into one hub: keep them quiet
+            attrs["color"] = "#a0a0a0"
         color = _color(e.marks)
         if color:
             attrs.update(color=color, fontcolor=color, penwidth="2")
