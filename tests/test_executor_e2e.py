@@ -160,8 +160,8 @@ def test_bad_scenarios_are_usage_errors() -> None:
 
 def test_json_output_through_the_command_line() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "topolint", "run", str(DATA / "eod-push-replicas.yaml"),
-         "--format", "json", "--timeout", "20"],
+        [sys.executable, "-m", "topolint", "run", str(DATA / "pubsub.yaml"), "--format", "json",
+         "--scenario", "late-start=subscriber:0.5s", "--timeout", "20"],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
@@ -171,7 +171,8 @@ def test_json_output_through_the_command_line() -> None:
         assert {"sender", "receiver", "sent", "received", "observed_max_queued",
                 "predicted_bound_messages"} <= c.keys()  # fmt: skip
     assert {"name", "end_of_data_received"} <= report["sinks"][0].keys()
-    assert {"rule", "subject", "status"} <= report["verdicts"][0].keys()
+    (v,) = verdicts(report, "slow-joiner")
+    assert {"rule", "subject", "status"} <= v.keys() and v["status"] == "confirmed"
 
 
 def test_text_output_names_verdicts_and_the_kernel() -> None:
@@ -227,3 +228,14 @@ def _cmdline_has(p: Path, text: str) -> bool:
         return text.encode() in (p / "cmdline").read_bytes()
     except OSError:
         return False
+
+
+def test_stall_confirms_a_memory_budget_the_queues_exceed() -> None:
+    # queue-hwm1: autotuned kernel buffers hold ~280 messages of 10 kB: far above 2 MB.
+    report, code = run_report(TALK / "queue-hwm1.yaml", scenarios=["stall=puller"], settings=FAST)
+    assert code == 1
+    confirmed = [
+        v for v in verdicts(report, "memory-budget-exceeded") if v["status"] == "confirmed"
+    ]
+    assert confirmed and "above its memory_limit of 2,000,000 bytes" in confirmed[0]["evidence"]
+    assert report["model_violations"] == []

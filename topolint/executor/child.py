@@ -132,6 +132,7 @@ class Child:
         # behaviour
         self.emitted = 0
         self.emit_first: float | None = None
+        self.blocked_s = 0.0  # time spent waiting for a full queue (back-pressure)
         self.emit_last: float | None = None
         self.filtered = 0
         self.forwarded = 0
@@ -156,12 +157,13 @@ class Child:
             "partial": 0,
             "max_pending_seen": 0,
             "pending": 0,
-            "evicted": 0,
+            "stalls": 0,
         }
         self.pending: OrderedDict[int, dict[str, Any]] = OrderedDict()  # key -> {input: origin}
         self.pending_t: dict[int, float] = {}
         self.queues: dict[str, deque[tuple[int, float, float]]] = {}
         self.latest: dict[str, tuple[int, float]] = {}
+        self.stash: dict[str, tuple[int, float]] = {}  # key join: held, input not read
         self.sync: dict[str, Any] = {}
         self.flood: dict[str, dict[str, Any]] = {}
         self.ready_reqs: dict[int, zmq.Socket[bytes]] = {}
@@ -192,6 +194,7 @@ class Child:
             "deadline": self.deadline,
             "emitted": self.emitted,
             "emit_span": [self.emit_first, self.emit_last],
+            "blocked_s": round(self.blocked_s, 4),
             "sent": {s.name: s.sent for s in self.socks if s.sends},
             "eod_sent": {s.name: s.eod_sent for s in self.socks if s.sends},
             "dropped": {s.name: s.dropped for s in self.socks if s.dropped},
@@ -217,6 +220,7 @@ class Child:
         }
         if self.join:
             self.jstats["pending"] = len(self.pending) + sum(len(q) for q in self.queues.values())
+            self.jstats["held"] = len(self.stash)
             snap["join"] = dict(self.jstats)
         if final:
             snap["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -333,6 +337,7 @@ class Child:
                 return False
             return True
         before = self.phase
+        t_block = 0.0
         while True:
             try:
                 s.z.send(msg, zmq.NOBLOCK)
@@ -341,10 +346,12 @@ class Child:
                 if not block:
                     return False
                 if self.phase != "blocked":
+                    t_block = time.monotonic()
                     self.set_phase("blocked")
                 s.z.poll(50, zmq.POLLOUT)
                 self.snapshot()
         if self.phase == "blocked":
+            self.blocked_s += time.monotonic() - t_block
             self.set_phase(before)
         if s.ztype == "req":  # one request in flight: wait for the reply
             while not s.z.poll(50, zmq.POLLIN):
@@ -446,12 +453,7 @@ class Child:
         self.sync.setdefault("answered", []).append(sid)
 
     def on_data(self, s: Sock, key: int, origin: float) -> None:
-        st = float(self.beh.get("service_time") or 0.0)
-        if st > 0:
-            if st >= self.settings["snapshot_interval"]:
-                self.sleep(st)
-            else:
-                time.sleep(st)
+        self.hold()
         if self.filtered_out(key):
             return
         if not any(x.data_out for x in self.socks):
@@ -495,6 +497,9 @@ class Child:
             for i in inputs:
                 self.queues.setdefault(i, deque())
             self.queues[inp].append((key, origin, now))
+            limit = j.get("max_pending")
+            if limit is not None and len(self.queues[inp]) == int(limit):
+                self.jstats["stalls"] += 1  # this input is not read until the others catch up
             while all(self.queues[i] for i in inputs):
                 heads = [self.queues[i].popleft() for i in inputs]
                 self.jstats["matches"] += 1
@@ -502,29 +507,46 @@ class Child:
                     self.jstats["mismatches"] += 1
                 self.forward(heads[0][0], min(h[1] for h in heads))
         else:  # key
-            unit = self.pending.setdefault(key, {})
-            self.pending_t.setdefault(key, now)
-            unit[inp] = origin
-            if all(i in unit for i in inputs):
-                del self.pending[key]
-                del self.pending_t[key]
-                self.jstats["matches"] += 1
-                self.forward(key, min(unit.values()))
+            self.key_admit(inp, key, origin, now)
         pend = len(self.pending) + sum(len(q) for q in self.queues.values())
         self.jstats["max_pending_seen"] = max(self.jstats["max_pending_seen"], pend)
 
+    def key_admit(self, inp: str, key: int, origin: float, now: float) -> None:
+        """Admit a message into the key join, or hold it (and stop reading its input) when it
+        would open a new unit while ``max_pending`` units are already open."""
+        j = self.join
+        assert j is not None
+        limit = j.get("max_pending")
+        if key not in self.pending and limit is not None and len(self.pending) >= int(limit):
+            self.stash[inp] = (key, origin)
+            self.jstats["stalls"] += 1
+            return
+        unit = self.pending.setdefault(key, {})
+        self.pending_t.setdefault(key, now)
+        unit[inp] = origin
+        if all(i in unit for i in j["inputs"]):
+            del self.pending[key]
+            del self.pending_t[key]
+            self.jstats["matches"] += 1
+            self.forward(key, min(unit.values()))
+            self.unstash(now)
+
+    def unstash(self, now: float) -> None:
+        """A unit closed: held messages may be admitted now (each at most once per call)."""
+        for inp in list(self.stash):
+            if inp in self.stash:
+                key, origin = self.stash.pop(inp)
+                self.key_admit(inp, key, origin, now)
+
     def join_gate(self) -> set[str] | None:
-        """The join inputs not to read now (a full buffer stops the input that is ahead)."""
+        """The join inputs not to read now: a bounded join stops reading an input whose
+        next message it cannot admit (key), or whose queue is full (order)."""
         j = self.join
         if not j or j.get("max_pending") is None:
             return None
         limit = int(j["max_pending"])
-        inputs: list[str] = j["inputs"]
         if j.get("match", "key") == "key":
-            if len(self.pending) < limit or not self.pending:
-                return None
-            oldest = next(iter(self.pending.values()))
-            return {i for i in inputs if i in oldest}
+            return set(self.stash) or None
         if j.get("match") == "order":
             return {i for i, q in self.queues.items() if len(q) >= limit}
         return None
@@ -548,6 +570,7 @@ class Child:
                 if partial:
                     self.jstats["partial"] += 1
                     self.forward(key, min(unit.values()))
+                self.unstash(now)
             return None
         if j.get("match") == "order":
             heads = [q[0][2] for q in self.queues.values() if q]
@@ -743,11 +766,11 @@ class Child:
                     if self.emitted >= count:
                         self.finish_source()
                         return
-                    if self.emitted % 32:
+                    if self.emitted % 32:  # look at inputs and timers every 32 messages
                         self.snapshot()
                         continue
-                else:
-                    deadlines.append(due)
+                    due = t0 + self.emitted / rate if rate else now
+                deadlines.append(due)
             nxt = self.join_expire(now)
             if nxt is not None:
                 deadlines.append(nxt)
@@ -805,8 +828,18 @@ class Child:
             return True
         return False
 
+    def hold(self) -> None:
+        """Hold the current message for the declared service time."""
+        st = float(self.beh.get("service_time") or 0.0)
+        if st > 0:
+            if st >= self.settings["snapshot_interval"]:
+                self.sleep(st)
+            else:
+                time.sleep(st)
+
     def emit(self) -> None:
         key = self.emitted
+        self.hold()  # a source, too, spends its service time on each message
         origin = time.monotonic()
         self.emit_first = self.emit_first or origin
         self.emit_last = origin

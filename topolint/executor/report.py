@@ -202,6 +202,8 @@ def _join_rows(result: RunResult) -> list[dict[str, Any]]:
                 "partial": js.get("partial", 0),
                 "max_pending_observed": js.get("max_pending_seen", 0),
                 "pending_at_end": js.get("pending", 0),
+                "held": js.get("held", 0),
+                "stalls": js.get("stalls", 0),
             }
         )
     return rows
@@ -233,6 +235,7 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
             "max_rss_bytes": latest.get("maxrss"),
             "emitted": latest.get("emitted"),
             "emit_span": latest.get("emit_span"),
+            "blocked_s": latest.get("blocked_s"),
             "filtered": latest.get("filtered"),
             "end_of_data": {**latest.get("eod", {}), "sent": latest.get("eod_sent", {})},
         }

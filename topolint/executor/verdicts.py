@@ -259,10 +259,17 @@ def shutdown_hang(f: Finding, run: Run) -> Verdict | None:
     rows = [p for n in names for p in run.procs(n)]
     if not rows:
         return None
-    hung = [p["name"] for p in rows if p.get("last_phase") == "closing" and p["exit_code"] != 0]
+    hung = [p["name"] for p in rows if p.get("last_phase") == "closing"]
+    closed = [p["name"] for p in rows if p.get("last_phase") == "done"]
     if hung:
-        return CONFIRMED, f"{', '.join(hung)} hung while closing (infinite linger)"
-    return NOT_REPRODUCED, "every instance closed its sockets and exited"
+        return (
+            CONFIRMED,
+            f"{', '.join(hung[:5])} hung while closing its sockets (linger) until the run "
+            "was stopped",
+        )
+    if closed:
+        return NOT_REPRODUCED, f"{', '.join(closed[:5])} closed its sockets and exited"
+    return None  # nobody reached its close in this run
 
 
 # ---------------------------------------------------------------------------- joins
@@ -294,7 +301,8 @@ def lossy_join_input(f: Finding, run: Run) -> Verdict | None:
     if held or (run.stuck and any(j["pending_at_end"] for j in joins)):
         return (
             CONFIRMED,
-            f"{_plural(held, 'unit')} never found a partner and were still held at the end",
+            f"{_plural(held, 'unit')} never found a partner and "
+            f"{'was' if held == 1 else 'were'} still held at the end",
         )
     if expired:
         return CONFIRMED, f"{_plural(expired, 'unit')} waited for a partner until the timeout"
@@ -305,14 +313,23 @@ def unbounded_join_buffer(f: Finding, run: Run) -> Verdict | None:
     joins = _joins(f, run)
     if not joins:
         return None
-    peak = max(j["max_pending_observed"] for j in joins)
-    held = sum(j["pending_at_end"] for j in joins)
-    if held:
+    j = joins[0]
+    peak, held = j["max_pending_observed"], j["pending_at_end"]
+    if j["max_pending"] is None:
+        if held:
+            return (
+                CONFIRMED,
+                f"{j['name']} held up to {peak} unmatched units; {held} never matched and "
+                "stay held for as long as it runs",
+            )
+        return NOT_REPRODUCED, f"{j['name']} held at most {peak} units and all were matched"
+    if peak >= j["max_pending"] or j.get("stalls"):
         return (
             CONFIRMED,
-            f"pending units peaked at {peak}; {held} were never matched and are held forever",
+            f"{j['name']} filled its max_pending of {j['max_pending']} and stopped reading an "
+            f"input {_plural(j.get('stalls', 0), 'time')}",
         )
-    return NOT_REPRODUCED, f"pending units peaked at {peak} and all were matched"
+    return NOT_REPRODUCED, f"{j['name']} held at most {peak} of {j['max_pending']} units"
 
 
 def diamond_deadlock(f: Finding, run: Run) -> Verdict | None:
@@ -320,13 +337,15 @@ def diamond_deadlock(f: Finding, run: Run) -> Verdict | None:
     rows = [p for n in names for p in run.procs(n)]
     if not rows:
         return None
-    if run.stuck and run.report["stop_reason"].startswith("no progress"):
-        blocked = [p["name"] for p in run.report["processes"] if p["last_phase"] == "blocked"]
-        return (
-            CONFIRMED,
-            "the run stopped moving"
-            + (f": {', '.join(blocked[:5])} blocked on a full queue" if blocked else ""),
-        )
+    blocked = [p["name"] for p in run.report["processes"] if p["last_phase"] == "blocked"]
+    held = [j["name"] for j in run.report["joins"] if j.get("held")]
+    if run.stuck and (run.report["stop_reason"].startswith("no progress") or blocked):
+        why = []
+        if blocked:
+            why.append(f"{', '.join(blocked[:5])} blocked on a full queue")
+        if held:
+            why.append(f"{', '.join(held)} full, waiting for units that never came")
+        return CONFIRMED, "the run stopped moving" + (": " + "; ".join(why) if why else "")
     return NOT_REPRODUCED, f"the run did not deadlock ({run.how_ended()})"
 
 
@@ -354,10 +373,14 @@ def silent_drop(f: Finding, run: Run) -> Verdict | None:
 
 
 def overloaded_stage(f: Finding, run: Run) -> Verdict | None:
+    """Evidence of overload: a queue into the stage near its bound, sources held back by
+    back-pressure (time blocked in send, not merely slow), or messages a lossy socket dropped
+    on the way into the stage."""
     if not f.subject:
         return None
     stage = process_of(f.subject[0]).split(".")[0]
     into = run.conns_into(stage)
+    evidence = []
     full = [
         c
         for c in into
@@ -365,28 +388,46 @@ def overloaded_stage(f: Finding, run: Run) -> Verdict | None:
         and c["observed_max_queued"] is not None
         and c["observed_max_queued"] >= 0.5 * c["predicted_bound_messages"]
     ]
-    slow = []
+    if full:
+        c = max(full, key=lambda c: c["observed_max_queued"])
+        evidence.append(
+            f"the queue into {c['receiver']} reached {c['observed_max_queued']} of at most "
+            f"{c['predicted_bound_messages']} messages"
+        )
+    dropped = sum(
+        max(0, (c["lost"] or 0) - (c["first_received_seq"] or 0))
+        for c in into
+        if c["received"] and c["sender"] in _lossy_senders(run)
+    )
+    if dropped:
+        evidence.append(f"{_plural(dropped, 'message')} were dropped on the way into it")
     for inst in run.plan.instances:
         b = inst.behaviour
         if b.kind != "source" or not b.rate:
             continue
-        (row,) = [p for p in run.report["processes"] if p["name"] == inst.name]
+        row = next(p for p in run.report["processes"] if p["name"] == inst.name)
         span = row.get("emit_span") or [None, None]
-        if row.get("emitted") and span[0] is not None and span[1] and span[1] > span[0]:
-            achieved = (row["emitted"] - 1) / (span[1] - span[0])
-            if achieved < 0.9 * b.rate:
-                slow.append(f"{inst.name} emitted {achieved:.0f}/s instead of {b.rate:g}/s")
-    if full or slow:
-        parts = []
-        if full:
-            c = max(full, key=lambda c: c["observed_max_queued"])
-            parts.append(
-                f"the queue into {c['receiver']} reached {c['observed_max_queued']} of at most "
-                f"{c['predicted_bound_messages']} messages"
+        blocked = row.get("blocked_s") or 0.0
+        if not (row.get("emitted") and span[0] is not None and span[1] and span[1] > span[0]):
+            continue
+        achieved = (row["emitted"] - 1) / (span[1] - span[0])
+        if inst.process == stage and b.service_time * b.rate > 1 and achieved < 0.9 * b.rate:
+            evidence.append(
+                f"{inst.name} emitted {achieved:.0f}/s instead of {b.rate:g}/s: its service "
+                f"time of {b.service_time * 1000:g} ms allows {1 / b.service_time:.0f}/s"
             )
-        parts += slow[:2]
-        return CONFIRMED, "; ".join(parts)
+        elif achieved < 0.9 * b.rate and blocked > 0.1 * (span[1] - span[0]):
+            evidence.append(
+                f"{inst.name} was held back by full queues for {blocked:.1f} s and emitted "
+                f"{achieved:.0f}/s instead of {b.rate:g}/s"
+            )
+    if evidence:
+        return CONFIRMED, "; ".join(evidence[:3])
     return NOT_REPRODUCED, f"the queues into {stage} stayed short and the sources kept their rate"
+
+
+def _lossy_senders(run: Run) -> set[str]:
+    return {c.sender for c in run.plan.connections if c.lossy}
 
 
 def memory_budget_exceeded(f: Finding, run: Run) -> Verdict | None:
