@@ -208,6 +208,14 @@ class Baseline:
             raise InputError(f"cannot write baseline: {e.strerror}", str(path)) from None
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it (for messages)."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def _check(
     paths: list[str], cli: dict[str, Any], config_path: Path | None, scanning: bool
 ) -> tuple[CheckResult, dict[str, str]]:
@@ -225,7 +233,7 @@ def _check(
             found = find_config(f)
             groups.setdefault(found, []).append(str(f))
             if found is not None and found not in configs:
-                configs[found] = load_config(found)
+                configs[found] = load_config(_shown(found))
     named = {Path(p) for p in paths if not Path(p).is_dir()}
     total = CheckResult()
     levels: dict[str, str] = {}

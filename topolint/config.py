@@ -80,7 +80,7 @@ class Config:
             line = _toml_line(self.text, path)
         where = ".".join(path)
         return InputError(
-            f"configuration {where + ': ' if where else ''}{message}", self.source or "", line, col
+            f"configuration{' ' + where if where else ''}: {message}", self.source or "", line, col
         )
 
 
@@ -136,7 +136,7 @@ def _validate(values: Any, source: str, doc: Any = None, text: str | None = None
     elif text is not None:
         line = _toml_line(text, path)
     where = ".".join(map(str, where_path))
-    raise InputError(f"configuration {where + ': ' if where else ''}{message}", source, line, col)
+    raise InputError(f"configuration{' ' + where if where else ''}: {message}", source, line, col)
 
 
 def load_config(path: Path) -> Config:
