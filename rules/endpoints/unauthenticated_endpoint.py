@@ -42,7 +42,7 @@ from ._hosts import NETWORK_TRANSPORTS, HostSet, is_loopback, option_list, targe
 
 NAME = "unauthenticated-endpoint"
 CODE = "TL503"
-SEVERITY = "warning"
+SEVERITY = "info"
 OPTIONS: dict[str, object] = {"trusted-hosts": []}
 
 
