@@ -30,6 +30,10 @@ Give both ends CURVE (`curve: server` on one side, `curve: client` on the other,
 ZAP handler that checks client keys), or bind `tcp://127.0.0.1:PORT` / use `ipc://` when
 only processes on the same machine connect. Hosts on an isolated, trusted network go into
 `trusted-hosts`.
+
+The default severity is `info`: most pipelines bind `tcp://*` inside a closed network, and
+a warning on every bind would bury the findings that lose data. A production gate raises
+it in configuration: `severity = {unauthenticated-endpoint = "error"}`.
 """
 
 from collections.abc import Iterator
