@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -208,6 +209,30 @@ class Baseline:
             raise InputError(f"cannot write baseline: {e.strerror}", str(path)) from None
 
 
+#: A top-level ``topolint:``/``processes:`` key (YAML), such a key in JSON, or FairMQ's.
+_MARKER = re.compile(rb'(?m)^(topolint|processes)\s*:|"(topolint|processes)"\s*:|fairMQOptions')
+
+
+def _maybe_topologies(files: list[str]) -> tuple[list[str], list[str]]:
+    """Split scanned files into possible topologies and files that cannot be one.
+
+    A topology has a top-level ``topolint`` (required) or ``processes`` key, or is a FairMQ
+    configuration; a file without any of them is skipped unparsed, so that YAML topolint cannot read (multi-document Kubernetes
+    manifests, Helm templates) is skipped rather than reported as broken.
+    """
+    keep: list[str] = []
+    skip: list[str] = []
+    for name in files:
+        try:
+            with open(name, "rb") as fh:
+                head = fh.read(1 << 20)
+        except OSError:
+            keep.append(name)  # let the engine report it
+            continue
+        (keep if _MARKER.search(head) else skip).append(name)
+    return keep, [_shown(Path(n)).as_posix() if Path(n).is_absolute() else n for n in skip]
+
+
 def _shown(path: Path) -> Path:
     """``path`` relative to the working directory when it lies below it (for messages)."""
     try:
@@ -247,6 +272,9 @@ def _check(
             key = (_file_ignores(config, settings, name), scanning or Path(name) not in named)
             subgroups.setdefault(key, []).append(name)
         for (extra, scan), group in subgroups.items():
+            if scan:
+                group, others = _maybe_topologies(group)
+                total.skipped += others
             sub = replace(settings, ignore=[*settings.ignore, *extra], per_file_ignores={})
             r = check_paths(group, sub, scanning=scan)
             total.findings += r.findings
