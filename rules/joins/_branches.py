@@ -30,7 +30,6 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import networkx as nx
 
@@ -187,21 +186,16 @@ class Witness:
     path: Path
 
 
-@dataclass
 class _Edge:
-    conns: list[Connection] = field(default_factory=list)
+    """Connections from one component (or process) to another, and what they imply."""
 
-    @cached_property
-    def drop(self) -> Connection | None:
-        return next((c for c in self.conns if conn_drops(c)), None)
+    __slots__ = ("capacity", "conns", "drop", "nonblocking")
 
-    @cached_property
-    def nonblocking(self) -> Connection | None:
-        return next((c for c in self.conns if not conn_blocks(c)), None)
-
-    @cached_property
-    def capacity(self) -> int:
-        return min(UNBOUNDED, sum(conn_capacity(c) for c in self.conns))
+    def __init__(self, conns: list[Connection]) -> None:
+        self.conns = conns
+        self.drop = next((c for c in conns if conn_drops(c)), None)
+        self.nonblocking = next((c for c in conns if not conn_blocks(c)), None)
+        self.capacity = min(UNBOUNDED, sum(conn_capacity(c) for c in conns))
 
 
 class Flow:
@@ -219,13 +213,15 @@ class Flow:
                 self.comp[n] = i
         n = len(self.members)
         self.looped = [len(m) > 1 or flow.has_edge(m[0], m[0]) for m in self.members]
-        self.preds: list[dict[int, _Edge]] = [{} for _ in range(n)]
+        raw: list[dict[int, list[Connection]]] = [{} for _ in range(n)]
         succs: list[set[int]] = [set() for _ in range(n)]
         for u, v, data in flow.edges(data=True):
             a, b = self.comp[u], self.comp[v]
             if a != b:
-                self.preds[b].setdefault(a, _Edge()).conns.extend(data["conns"])
+                raw[b].setdefault(a, []).extend(data["conns"])
                 succs[a].add(b)
+        self.preds: list[dict[int, _Edge]] = [{a: _Edge(cs) for a, cs in r.items()} for r in raw]
+        self._memo: dict[str, dict[int, Witness | None]] = defaultdict(dict)
         # Kahn's topological order of the condensation
         indeg = [len(self.preds[i]) for i in range(n)]
         order = [i for i in range(n) if indeg[i] == 0]
@@ -247,25 +243,47 @@ class Flow:
         return m[0] if len(m) == 1 else "{" + ", ".join(m) + "}"
 
     def _dominators(self) -> None:
+        """Immediate dominators of the condensation, in one pass in topological order.
+
+        In a DAG the immediate dominator of a component is the nearest common dominator of
+        its predecessors, all of which come earlier in the order. Binary lifting keeps each
+        nearest-common-dominator query at O(log n), so ladders of reconvergent paths do not
+        turn the pass quadratic.
+        """
+        levels = max(1, len(self.members).bit_length())
         self.idom: dict[int, int] = {ROOT: ROOT}
         self.depth: dict[int, int] = {ROOT: 0}
+        self._up: list[dict[int, int]] = [{ROOT: ROOT} for _ in range(levels)]
         for a in self.order:
-            d = ROOT
-            first = True
-            for p in self.preds[a]:
-                d = p if first else self.lca(d, p)
-                first = False
+            preds = iter(self.preds[a])
+            d = next(preds, ROOT)
+            for p in preds:
+                d = self.lca(d, p)
             self.idom[a] = d
             self.depth[a] = self.depth[d] + 1
+            up = self._up
+            up[0][a] = d
+            for k in range(1, levels):
+                up[k][a] = up[k - 1][up[k - 1][a]]
 
     def lca(self, a: int, b: int) -> int:
         """Nearest common dominator of components ``a`` and ``b`` (``ROOT`` if none)."""
-        while a != b:
-            if self.depth[a] >= self.depth[b]:
-                a = self.idom[a]
-            else:
-                b = self.idom[b]
-        return a
+        depth, up = self.depth, self._up
+        if depth[a] < depth[b]:
+            a, b = b, a
+        diff = depth[a] - depth[b]
+        k = 0
+        while diff:
+            if diff & 1:
+                a = up[k][a]
+            diff >>= 1
+            k += 1
+        if a == b:
+            return a
+        for k in range(len(up) - 1, -1, -1):
+            if up[k][a] != up[k][b]:
+                a, b = up[k][a], up[k][b]
+        return up[0][a]
 
     def _aggregates(self) -> None:
         n = len(self.members)
@@ -334,19 +352,22 @@ class Flow:
         for p in self._procs(a):
             for s in p.inputs:
                 conns = _incoming(w, s)
-                if p.replicas > 1 and any(
-                    c.sender_socket is not None and c.sender_socket.type in ("push", "dealer")
-                    for c in conns
-                ):
-                    src = sorted({c.sender_id for c in conns if c.sender_socket})
-                    return Witness(
-                        f"{p.name} runs {p.replicas} replicas load-balanced by {', '.join(src)}, "
-                        "which finish in any order",
-                        p.path,
-                    )
+                found = _replicas_witness(p, conns)
+                if found:
+                    return found
                 merged = JoinInput(s.name, s, None, conns).merge()
                 if merged:
                     receiver, senders = merged
+                    producers = {
+                        c.sender_socket.process
+                        for c in conns
+                        if c.receiver == receiver and c.sender_socket is not None
+                    }
+                    if len(producers) == 1:  # replicas of one stage: name the stage
+                        q = self.topo.processes[producers.pop()]
+                        found = _replicas_witness(q, _inputs_of(w, q))
+                        if found:
+                            return found
                     return Witness(
                         f"{receiver}.{s.name} merges {len(senders)} producers "
                         f"({_few(senders)}) in arrival order",
@@ -354,29 +375,42 @@ class Flow:
                     )
         return None
 
-    # -- witnesses: walk the arg-max predecessors back to the fan-out
-    def _walk(
+    # -- witnesses: the first element on the arg-max chain back from a component.  When the
+    # count at ``a`` exceeds the count at the fan-out, that element lies between the two
+    # (the chain is a maximum path and passes through the dominating fan-out).  Memoised per
+    # component, so all witnesses together cost linear time.
+    def _first(
         self,
+        kind: str,
         a: int,
-        stop: int,
         via: list[int | None],
         node: Callable[[int], Witness | None],
         edge: Callable[[_Edge], Witness | None],
     ) -> Witness | None:
-        while a != stop and a != ROOT:
-            found = node(a)
+        memo = self._memo[kind]
+        chain = []
+        x = a
+        found: Witness | None = None
+        while True:
+            if x in memo:
+                found = memo[x]
+                break
+            chain.append(x)
+            found = node(x)
             if found:
-                return found
-            p = via[a]
+                break
+            p = via[x]
             if p is None:
-                return None
-            found = edge(self.preds[a][p])
+                break
+            found = edge(self.preds[x][p])
             if found:
-                return found
-            a = p
-        return None
+                break
+            x = p
+        for y in chain:
+            memo[y] = found
+        return found
 
-    def drop_witness(self, a: int, stop: int) -> Witness | None:
+    def drop_witness(self, a: int) -> Witness | None:
         def node(x: int) -> Witness | None:
             p = self.filter[x]
             return Witness(f"{p.name} declares filters: true", (*p.path, "filters")) if p else None
@@ -384,23 +418,42 @@ class Flow:
         def edge(e: _Edge) -> Witness | None:
             return Witness(describe_drop(e.drop), e.drop.path) if e.drop else None
 
-        return self._walk(a, stop, self.drops_via, node, edge)
+        return self._first("drop", a, self.drops_via, node, edge)
 
-    def nonblocking_witness(self, a: int, stop: int) -> Witness | None:
+    def nonblocking_witness(self, a: int) -> Witness | None:
         def edge(e: _Edge) -> Witness | None:
             c = e.nonblocking
             return Witness(describe_nonblocking(c), c.path) if c else None
 
-        return self._walk(a, stop, self.nonblocking_via, lambda x: None, edge)
+        return self._first("nonblocking", a, self.nonblocking_via, lambda x: None, edge)
 
-    def reorder_witness(self, a: int, stop: int) -> Witness | None:
-        """The reordering element nearest the fan-out (the root cause, e.g. the replicas)."""
-        found = None
-        x: int | None = a
-        while x is not None and x != stop and x != ROOT:
-            found = self.reorder[x] or found
-            x = self.reorders_via[x]
-        return found
+    def reorder_witness(self, a: int) -> Witness | None:
+        return self._first(
+            "reorder", a, self.reorders_via, lambda x: self.reorder[x], lambda e: None
+        )
+
+
+def _inputs_of(w: TopologyGraph, p: Process) -> list[Connection]:
+    return [c for s in p.inputs for c in _incoming(w, s)]
+
+
+def _replicas_witness(p: Process, conns: list[Connection]) -> Witness | None:
+    if p.replicas < 2:
+        return None
+    lb = sorted(
+        {
+            c.sender_id
+            for c in conns
+            if c.sender_socket is not None and c.sender_socket.type in ("push", "dealer")
+        }
+    )
+    if not lb:
+        return None
+    return Witness(
+        f"{p.name} runs {p.replicas} replicas load-balanced by {', '.join(lb)}, "
+        "which finish in any order",
+        p.path,
+    )
 
 
 def _argmax(preds: dict[int, _Edge], value: Callable[[int, _Edge], int]) -> tuple[int, int]:
@@ -512,24 +565,24 @@ def _branch(flow: Flow, j: Join, inp: JoinInput) -> Branch:
     b = Branch(inp, known=True)
     b.lat_max = max(flow.lmax[u] for u in by_up) - base[0]
     b.lat_min = min(flow.lmin[u] for u in by_up) - base[1]
-    b.buffer = min(flow.buffer[u] + _Edge(cs).capacity for u, cs in by_up.items()) - base[5]
+    edges = {u: _Edge(cs) for u, cs in sorted(by_up.items())}
+    b.buffer = min(flow.buffer[u] + e.capacity for u, e in edges.items()) - base[5]
     b.rate = sum(flow.rate[u] for u in by_up)
     rates = [flow.src_rate[u] for u in by_up]
     b.src_rate = None if any(r is None for r in rates) else sum(r for r in rates if r is not None)
-    for u, cs in sorted(by_up.items()):
-        e = _Edge(cs)
+    for u, e in edges.items():
         if b.drop is None:
             if e.drop is not None:
                 b.drop = Witness(describe_drop(e.drop), e.drop.path)
             elif flow.drops[u] > base[2]:
-                b.drop = flow.drop_witness(u, f)
+                b.drop = flow.drop_witness(u)
         if b.nonblocking is None:
             if e.nonblocking is not None:
                 b.nonblocking = Witness(describe_nonblocking(e.nonblocking), e.nonblocking.path)
             elif flow.nonblocking[u] > base[3]:
-                b.nonblocking = flow.nonblocking_witness(u, f)
+                b.nonblocking = flow.nonblocking_witness(u)
         if b.reorder is None and flow.reorders[u] > base[4]:
-            b.reorder = flow.reorder_witness(u, f)
+            b.reorder = flow.reorder_witness(u)
     if b.reorder is None:
         merged = inp.merge()
         if merged:
