@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import yaml
 from topolint.rules.joins._branches import ROOT, Flow, joins
 
 from topolint.context import Context
-from topolint.engine import Settings, load, loads, run_rules
+from topolint.engine import Settings, catalogue, load, loads, run_rules
 from topolint.findings import Finding
 from topolint.graph import build_graph
 
@@ -461,3 +462,15 @@ def test_clean_pipeline_has_no_error_or_warning() -> None:
     found = run_rules(topo, Settings(use_environ=False))
     loud = [f"{f.rule}: {f.message}" for f in found if f.severity.value in ("error", "warning")]
     assert loud == []
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [r for r in catalogue() if r.code.startswith("TL4")],
+    ids=lambda r: r.name,
+)
+def test_documented_example_fires(rule: Any) -> None:
+    snippet = re.search(r"```yaml\n(.*?)```", rule.sections["Example"], re.S)
+    assert snippet is not None
+    found = _run("topolint: 1\nname: example\n" + snippet.group(1), rule.name)
+    assert found, f"the example of {rule.name} does not fire"

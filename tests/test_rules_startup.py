@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from topolint.engine import Settings, load, loads, run_rules
+from topolint.engine import Settings, catalogue, load, loads, run_rules
 from topolint.findings import Finding
 
 TALK = Path(__file__).resolve().parent.parent / "fixtures" / "talk"
@@ -138,3 +140,14 @@ processes:
         ("sleep-synchronization", ("a.side", "b[0]", "b[1]", "b[2]")),
     ]
     assert "4 subscribers (b[0], b[1], b[2], c)" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [r for r in catalogue() if r.code.startswith("TL2")],
+    ids=lambda r: r.name,
+)
+def test_documented_example_fires(rule: Any) -> None:
+    snippet = re.search(r"```yaml\n(.*?)```", rule.sections["Example"], re.S)
+    assert snippet is not None
+    assert _run("topolint: 1\nname: example\n" + snippet.group(1), rule.name)

@@ -20,8 +20,13 @@ messages:
   image: {key: frame_id, schema: {type: object, required: [frame_id]}}
   depth: {schema: {type: object, required: [timestamp]}}     # no key
 processes:
+  camera: {sockets: {out: {type: push, bind: "tcp://*:7001", sends: image}}}
+  lidar: {sockets: {out: {type: push, bind: "tcp://*:7002", sends: depth}}}
   fusion:
-    join: {inputs: [image, depth], match: key}
+    join: {inputs: [image, depth], match: key, max_pending: 64, timeout: 1s}
+    sockets:
+      image: {type: pull, connect: camera.out, receives: image}
+      depth: {type: pull, connect: lidar.out, receives: depth}
 ```
 
 ## Fix

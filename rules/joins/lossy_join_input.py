@@ -19,12 +19,20 @@ way.
 ## Example
 ```yaml
 processes:
+  camera:
+    sockets:
+      frames: {type: push, bind: "tcp://*:7001"}
+      copy: {type: push, bind: "tcp://*:7002"}
   detector:
     filters: true                      # skips frames without a hit
     sockets:
+      in: {type: pull, connect: camera.copy}
       out: {type: push, connect: fusion.hits}
   fusion:
     join: {inputs: [frames, hits], match: key, max_pending: 100}   # no timeout
+    sockets:
+      frames: {type: pull, connect: camera.frames}
+      hits: {type: pull, bind: "tcp://*:7003"}
 ```
 
 ## Fix

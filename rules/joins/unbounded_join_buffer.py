@@ -20,9 +20,22 @@ or drops units that would have matched a moment later.
 ## Example
 ```yaml
 processes:
+  split:
+    rate: 500/s
+    sockets:
+      a: {type: push, bind: "tcp://*:7001"}
+      b: {type: push, bind: "tcp://*:7002"}
+  reco:
+    replicas: 20
+    service_time: 30ms                 # 15 units behind the fast branch at 500/s
+    sockets:
+      in: {type: pull, connect: split.b}
+      out: {type: push, connect: fusion.slow}
   fusion:
-    service_time: 1ms
     join: {inputs: [fast, slow], match: key, timeout: 1s}   # no max_pending
+    sockets:
+      fast: {type: pull, connect: split.a}
+      slow: {type: pull, bind: "tcp://*:7003"}
 ```
 
 ## Fix

@@ -19,6 +19,9 @@ processes:
   publisher:
     sockets:
       out: {type: pub, bind: "tcp://*:7891", sends: greeting, sync: sleep}
+  subscriber:
+    sockets:
+      in: {type: sub, connect: publisher.out, subscribe: [""], receives: greeting}
 ```
 
 ## Fix
