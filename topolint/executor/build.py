@@ -152,6 +152,8 @@ def build_plan(
     out_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
     in_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
     for c in conns:
+        if c.mismatch:  # no data flows, and the graph's direction is arbitrary
+            continue
         if c.sender_socket is not None:
             out_edges[(c.sender, c.sender_socket.name)].append(c)
         if c.receiver_socket is not None:

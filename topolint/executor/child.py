@@ -194,6 +194,7 @@ class Child:
             "deadline": self.deadline,
             "emitted": self.emitted,
             "emit_span": [self.emit_first, self.emit_last],
+            "last_input": self.last_input,
             "blocked_s": round(self.blocked_s, 4),
             "sent": {s.name: s.sent for s in self.socks if s.sends},
             "eod_sent": {s.name: s.eod_sent for s in self.socks if s.sends},

@@ -236,6 +236,11 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
             "emitted": latest.get("emitted"),
             "emit_span": latest.get("emit_span"),
             "blocked_s": latest.get("blocked_s"),
+            "idle_s": (
+                round(latest["t"] - latest["last_input"], 3)
+                if latest.get("last_input") is not None
+                else None
+            ),
             "filtered": latest.get("filtered"),
             "end_of_data": {**latest.get("eod", {}), "sent": latest.get("eod_sent", {})},
         }
@@ -293,6 +298,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "interrupted": result.interrupted,
         "duration_s": round(result.duration, 3),
         "timeout_s": plan.timeout,
+        "quiet_s": plan.settings.quiet,
         "connections": connections,
         "sinks": sinks,
         "joins": _join_rows(result),

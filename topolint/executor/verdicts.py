@@ -55,6 +55,15 @@ class Run:
         rows = [p for p in self.report["processes"] if p["name"] == inst]
         return rows or [p for p in self.report["processes"] if p["process"] == base]
 
+    def subscribes(self, receiver: str) -> bool:
+        """Does this receiving socket subscribe to anything (always true but for SUB/XSUB)?"""
+        inst, _, sock = receiver.rpartition(".")
+        try:
+            sp = self.plan.instance(inst).socket(sock)
+        except KeyError:
+            return False
+        return sp.type not in ("sub", "xsub") or bool(sp.options.get("subscribe"))
+
     def sender_ids(self) -> list[str]:
         return self.plan.senders()
 
@@ -66,6 +75,14 @@ class Run:
     @property
     def stuck(self) -> bool:
         return not self.report["terminated"]
+
+    def settled(self, row: dict[str, Any]) -> bool:
+        """Can nothing more arrive for this instance?  The run ended by itself or got stuck,
+        or the instance had no input for ``quiet`` seconds when the run was stopped."""
+        if self.report["terminated"] or self.report["stop_reason"].startswith("no progress"):
+            return True
+        idle = row.get("idle_s")
+        return idle is not None and idle >= self.report.get("quiet_s", 2.0)
 
     def how_ended(self) -> str:
         return self.report["stop_reason"]
@@ -88,9 +105,9 @@ def _eod_reached(row: dict[str, Any]) -> bool:
 def slow_joiner(f: Finding, run: Run) -> Verdict | None:
     if not f.subject:
         return None
-    rows = [c for c in run.conns_from(f.subject[0]) if c["sent"]]
+    rows = [c for c in run.conns_from(f.subject[0]) if c["sent"] and run.subscribes(c["receiver"])]
     if not rows:
-        return None
+        return None  # nothing sent, or no receiver subscribes at all (another rule's finding)
     missed = []
     for c in rows:
         first = c["first_received_seq"]
@@ -140,17 +157,23 @@ def missing_end_of_data(f: Finding, run: Run) -> Verdict | None:
             return CONFIRMED, f"end-of-data never reached {', '.join(missing[:5])}"
         return NOT_REPRODUCED, "end-of-data reached every process named"
     missing = [s["name"] for s in sinks if not s["end_of_data_received"]]
-    if missing:
+    settled = [n for n in missing if all(run.settled(p) for p in run.procs(n))]
+    if settled:
         return (
             CONFIRMED,
-            f"{len(missing)} of {len(sinks)} sinks never received end-of-data "
-            f"({', '.join(missing[:5])}); the run ended by: {run.how_ended()}",
+            f"{len(settled)} of {len(sinks)} sinks never received end-of-data "
+            f"({', '.join(settled[:5])}); the run ended by: {run.how_ended()}",
         )
+    if missing:
+        return None  # still busy when the run was stopped: inconclusive
     return NOT_REPRODUCED, f"all {_plural(len(sinks), 'sink')} received end-of-data"
 
 
-def _eod_delivery(socket_id: str, run: Run) -> tuple[int, list[str], list[str]] | None:
-    """(end-of-data sent, peers that got it, peers that did not) for a sending socket."""
+def _eod_delivery(
+    socket_id: str, run: Run
+) -> dict[str, tuple[int, list[str], list[str], int]] | None:
+    """Per sending instance of ``socket_id``: (end-of-data sent, peers that got it, settled
+    peers that did not, number of peers)."""
     ids = run.sender_ids()
     rows = [
         c
@@ -159,53 +182,61 @@ def _eod_delivery(socket_id: str, run: Run) -> tuple[int, list[str], list[str]] 
     ]
     if not rows:
         return None
-    sent = 0
-    for inst in {c["sender"].rsplit(".", 1)[0] for c in rows}:
-        for p in run.procs(inst):
-            sent += sum((p.get("end_of_data") or {}).get("sent", {}).values() or [0])
-    got: list[str] = []
-    not_got: list[str] = []
-    for c in rows:
-        sid = ids.index(c["sender"]) if c["sender"] in ids else -1
-        (rp,) = run.procs(c["receiver"].rsplit(".", 1)[0])[:1] or [{}]
-        eod = rp.get("end_of_data") or {}
-        (got if sid in eod.get("from", []) or eod.get("swallowed") else not_got).append(
-            c["receiver"]
+    out: dict[str, tuple[int, list[str], list[str], int]] = {}
+    for sender in sorted({c["sender"] for c in rows}):
+        mine = [c for c in rows if c["sender"] == sender]
+        inst, _, sock = sender.rpartition(".")
+        sent = sum(
+            (p.get("end_of_data") or {}).get("sent", {}).get(sock, 0) for p in run.procs(inst)
         )
-    return sent, got, not_got
+        sid = ids.index(sender) if sender in ids else -1
+        got: list[str] = []
+        not_got: list[str] = []
+        for c in mine:
+            rows_r = run.procs(c["receiver"].rsplit(".", 1)[0])
+            rp = rows_r[0] if rows_r else {}
+            eod = rp.get("end_of_data") or {}
+            if sid in eod.get("from", []) or eod.get("swallowed"):
+                got.append(c["receiver"])
+            elif rp and run.settled(rp):
+                not_got.append(c["receiver"])
+        out[sender] = (sent, got, not_got, len(mine))
+    return out
+
+
+def _delivery_verdict(socket_id: str, run: Run, what: str) -> Verdict | None:
+    d = _eod_delivery(socket_id, run)
+    if not d:
+        return None
+    sending = {k: v for k, v in d.items() if v[0]}
+    if not sending:
+        return None  # it never got as far as its end-of-data in this run
+    bad = {k: v for k, v in sending.items() if v[2]}
+    if bad:
+        sender, (_, got, not_got, n) = next(iter(bad.items()))
+        more = f" (so did {len(bad) - 1} more instances)" if len(bad) > 1 else ""
+        return (
+            CONFIRMED,
+            f"end-of-data from {sender} {what} {len(got)} of {n} peers "
+            f"({', '.join(got) or 'none'}); {', '.join(not_got[:5])} never got it{more}",
+        )
+    if all(len(v[1]) == v[3] for v in sending.values()):
+        n = sum(v[3] for v in sending.values())
+        return NOT_REPRODUCED, f"end-of-data on {socket_id} reached all {_plural(n, 'peer')}"
+    return None  # some peers were still busy when the run was stopped
 
 
 def end_of_data_load_balanced(f: Finding, run: Run) -> Verdict | None:
     if not f.subject:
         return None
-    d = _eod_delivery(f.subject[0], run)
-    if d is None:
-        return None
-    sent, got, not_got = d
-    if not sent:
-        return NOT_REPRODUCED, f"{f.subject[0]} never sent end-of-data in this run"
-    if not_got:
-        return (
-            CONFIRMED,
-            f"end-of-data from {f.subject[0]} reached {len(got)} of {len(got) + len(not_got)} "
-            f"peers ({', '.join(got) or 'none'}); {', '.join(not_got[:5])} never got it",
-        )
-    return NOT_REPRODUCED, f"end-of-data from {f.subject[0]} reached all {len(got)} peers"
+    return _delivery_verdict(f.subject[0], run, "reached")
 
 
 def lossy_end_of_data(f: Finding, run: Run) -> Verdict | None:
     for sock in f.subject:
-        d = _eod_delivery(sock, run)
-        if d is None:
-            continue
-        sent, got, not_got = d
-        if sent and not_got:
-            return (
-                CONFIRMED,
-                f"end-of-data sent on {sock} was lost on the way to {', '.join(not_got[:5])}",
-            )
-        if sent:
-            return NOT_REPRODUCED, f"end-of-data sent on {sock} reached all {len(got)} peers"
+        v = _delivery_verdict(sock, run, "reached")
+        if v is not None:
+            return v
     return None
 
 
@@ -245,12 +276,15 @@ def no_end_timeout(f: Finding, run: Run) -> Verdict | None:
         and not (p.get("end_of_data") or {}).get("complete")
         and p["state"] not in ("killed (scenario)", "crashed")
     ]
-    if waiting and run.stuck:
+    settled = [n for n in waiting if all(run.settled(p) for p in run.procs(n))]
+    if settled and run.stuck:
         return (
             CONFIRMED,
-            f"{', '.join(waiting[:5])} waited for end-of-data until the run was stopped "
-            f"({run.how_ended()})",
+            f"{', '.join(settled[:5])} waited for end-of-data with nothing left to arrive, "
+            f"until the run was stopped ({run.how_ended()})",
         )
+    if waiting:
+        return None  # still busy when the run was stopped: inconclusive
     return NOT_REPRODUCED, "every instance got its end-of-data (or a timeout) and ended"
 
 
@@ -268,7 +302,8 @@ def shutdown_hang(f: Finding, run: Run) -> Verdict | None:
             "was stopped",
         )
     if closed:
-        return NOT_REPRODUCED, f"{', '.join(closed[:5])} closed its sockets and exited"
+        whose = "its" if len(closed) == 1 else "their"
+        return NOT_REPRODUCED, f"{', '.join(closed[:5])} closed {whose} sockets and exited"
     return None  # nobody reached its close in this run
 
 
