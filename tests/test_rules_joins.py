@@ -474,3 +474,26 @@ def test_documented_example_fires(rule: Any) -> None:
     assert snippet is not None
     found = _run("topolint: 1\nname: example\n" + snippet.group(1), rule.name)
     assert found, f"the example of {rule.name} does not fire"
+
+
+def test_request_servers_and_latest_state_sockets_are_side_inputs() -> None:
+    procs: dict[str, Any] = {
+        "cam": {
+            "sockets": {
+                "out": {"type": "push", "bind": "tcp://*:1"},
+                "cfg": {"type": "pub", "bind": "tcp://*:2"},
+            }
+        },
+        "client": {"sockets": {"ask": {"type": "req", "connect": "w.api"}}},
+        "w": {
+            "sockets": {
+                "in": {"type": "pull", "connect": "cam.out"},
+                "cfg": {"type": "sub", "connect": "cam.cfg", "subscribe": [""], "conflate": True},
+                "api": {"type": "rep", "bind": "tcp://*:3"},
+            }
+        },
+    }
+    assert _run(_topology(procs)) == []
+    # named explicitly, they are join inputs again
+    procs["w"]["join"] = {"inputs": ["in", "cfg"], "match": "order"}
+    assert "lossy-join-input" in _rules(_run(_topology(procs)))

@@ -2,7 +2,9 @@
 
 **Inputs of a process.** Its receiving data sockets (not ``carries: [end-of-data]``) with at
 least one incoming forward connection (resolved or not; replies and type mismatches left
-out), or the sockets a declared ``join.inputs`` names. With two or more such sockets each
+out), or the sockets a declared ``join.inputs`` names. Without ``join.inputs``, request
+servers (REP, ROUTER: each request is answered on its own) and CONFLATE sockets (they keep
+only the latest message: state read on demand) are side inputs, not join inputs. With two or more such sockets each
 socket is one input. With a single socket, its connections are grouped by stream (the
 declared message type: the sender's ``sends``, else the receiver's ``receives``); two or
 more different types make each type one input. Untyped connections and several producers
@@ -45,6 +47,8 @@ UNBOUNDED = 10**15
 #: Join policies that hold units until their partners arrive.
 MATCHING = frozenset({"key", "order"})
 _CACHE = "_topolint_join_branches"
+#: Request servers: each request is answered on its own, not paired with another input.
+SERVERS = frozenset({"rep", "router"})
 
 
 # --------------------------------------------------------------------------- inputs
@@ -93,13 +97,18 @@ def _incoming(wiring: TopologyGraph, s: Socket) -> list[Connection]:
     return [c for c in wiring.incoming(s) if not (c.reply or c.mismatch or c.control)]
 
 
+def _side_input(s: Socket) -> bool:
+    """A receiving socket that is not a stream to pair: a request server, or latest-only."""
+    return s.type in SERVERS or s.conflate
+
+
 def join_inputs(wiring: TopologyGraph, p: Process) -> list[JoinInput]:
     """The inputs of ``p`` (see the module docstring); two or more make ``p`` a join."""
     if p.join is not None and p.join.inputs:
         socks = [p.sockets[n] for n in p.join.inputs if n in p.sockets]
         fed = [(s, _incoming(wiring, s)) for s in socks]
     else:
-        fed = [(s, _incoming(wiring, s)) for s in p.inputs]
+        fed = [(s, _incoming(wiring, s)) for s in p.inputs if not _side_input(s)]
         fed = [(s, cs) for s, cs in fed if cs]
     if len(fed) != 1:
         return [JoinInput(s.name, s, None, cs) for s, cs in fed]

@@ -3,7 +3,8 @@
 ## What it finds
 A process with two or more data inputs — two receiving data sockets with incoming
 connections, or one socket fed by streams of two or more different message types (see the
-package docstring; replicas of one stage feeding one PULL are a fan-in, not a join) — that
+package docstring; replicas of one stage feeding one PULL are a fan-in, not a join; request
+servers (REP, ROUTER) and CONFLATE sockets holding the latest state are side inputs) — that
 declares no `join:`. One finding per process, naming its inputs and who feeds them.
 
 ## Why it matters
