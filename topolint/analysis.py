@@ -43,7 +43,6 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -136,7 +135,7 @@ class Memory:
         self.unbounded = 0  # shares without a high-water mark
         self.autotuned = 0  # shares whose kernel buffer is left to TCP autotuning
         self.count = 0  # shares added
-        self.instances = 0  # process instances summed (hosts)
+        self.instances = 0  # process instances summed (1 for an instance, n for a host)
 
     @property
     def parts(self) -> dict[str, int]:
@@ -168,7 +167,7 @@ class Memory:
 
     def merge(self, other: Memory) -> None:
         self.count += other.count
-        self.instances += 1
+        self.instances += other.instances
         self.hwm += other.hwm
         self.batch += other.batch
         self.kernel += other.kernel
@@ -317,7 +316,7 @@ class _MemoryModel:
             kind = "parked" if ss is not None and ss.can_send else "none"
         else:
             kind = "queue"
-        key = (kind, id(ss), id(rs), c.transport, c.control)
+        key = (kind, id(ss), id(rs), c.transport)  # control-ness follows the sockets
         hit = self.by_pair.get(key)
         if hit is None:
             size, source = message_size(self.topo, c)
@@ -528,13 +527,34 @@ def _order(
     return order, cycles
 
 
+def _data_connections(conns: Iterable[Connection]) -> list[Connection]:
+    """``[c for c in conns if c.data]``, with each socket's control-ness looked up once."""
+    control: dict[int, bool] = {}
+    out = []
+    for c in conns:
+        if c.reply or c.mismatch or c.unresolved:
+            continue
+        ss, rs = c.sender_socket, c.receiver_socket
+        if ss is None or rs is None:
+            continue
+        a = control.get(id(ss))
+        if a is None:
+            a = control[id(ss)] = ss.is_control
+        b = control.get(id(rs))
+        if b is None:
+            b = control[id(rs)] = rs.is_control
+        if not (a or b):
+            out.append(c)
+    return out
+
+
 def _flow(
     topo: Topology, wiring: TopologyGraph
 ) -> tuple[dict[str, Stage], Throughput, Latency, list[list[str]]]:
     procs = topo.processes
     # Share of a sender process's output carried by each data connection.
     fanout: dict[tuple[str, str], int] = defaultdict(int)  # (sender instance, socket) -> n
-    data = [c for c in wiring.connections if c.data]
+    data = _data_connections(wiring.connections)
     for c in data:
         assert c.sender_socket is not None
         fanout[(c.sender, c.sender_socket.name)] += 1
@@ -559,11 +579,12 @@ def _flow(
     out: dict[str, tuple[float, float]] = {}  # (declared rate, weight of unlimited rate)
     connected = set(has_in) | set(succ)
     sources = [n for n in order if n not in has_in and (n in succ or not connected)]
+    source_set = set(sources)
     for name in order:
         p = procs[name]
         st = p.service_time
         cap = p.replicas / st if st else math.inf
-        is_source = name in sources
+        is_source = name in source_set
         emission = _emission(p) if is_source else None
         stage = Stage(name, p.replicas, st, cap, is_source, is_source and emission is None)
         stages[name] = stage
@@ -691,6 +712,7 @@ class Analysis:
     instances: dict[str, Memory]  # process instance id -> memory
     processes: dict[str, Memory]  # process name -> its worst instance (name = that instance)
     hosts: dict[str, Memory]
+    by_instance: dict[str, list[tuple[str, Memory]]] = field(default_factory=dict)
 
     def bound_of(self, connection: Connection) -> Bound:
         """The worst-case queue bound of one connection of :attr:`wiring`."""
@@ -702,17 +724,9 @@ class Analysis:
     def socket_contributors(self, instance: str) -> list[tuple[str, Memory]]:
         """The socket instances of a process instance, largest known bytes first."""
         prefix = instance + "."
-        found = [(k, m) for k, m in self._by_instance.get(instance, [])]
+        found = list(self.by_instance.get(instance, ()))
         found.sort(key=lambda km: (-km[1].known_bytes, km[0]))
         return [(k[len(prefix) :] if k.startswith(prefix) else k, m) for k, m in found]
-
-    @cached_property
-    def _by_instance(self) -> dict[str, list[tuple[str, Memory]]]:
-        found: dict[str, list[tuple[str, Memory]]] = defaultdict(list)
-        for sid, m in self.sockets.items():
-            inst, _, _ = sid.rpartition(".")
-            found[inst].append((sid, m))
-        return found
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (SPEC §4 keys first)."""
@@ -793,24 +807,34 @@ def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
     model = _MemoryModel(topology)
     conns = [model.connection(c) for c in wiring.connections]
     procs = topology.processes
-    sockets: dict[str, Memory] = {}
     instances: dict[str, Memory] = {}
     for inst, p in wiring.iter_instances():
         instances[inst] = Memory(inst, limit=p.memory_limit)
+        instances[inst].instances = 1
+    by_socket: dict[tuple[str, str], Memory] = {}
     for cm in conns:
         c = cm.connection
         for sock, inst, share in (
             (c.sender_socket, c.sender, cm.sender),
             (c.receiver_socket, c.receiver, cm.receiver),
         ):
-            if sock is None or inst not in instances:
+            if sock is None:
                 continue
-            sid = f"{inst}.{sock.name}"
-            m = sockets.get(sid)
+            key = (inst, sock.name)
+            m = by_socket.get(key)
             if m is None:
-                m = sockets[sid] = Memory(sid)
+                m = by_socket[key] = Memory("")
             m.add(share)
-            instances[inst].add(share)
+    sockets: dict[str, Memory] = {}
+    by_instance: dict[str, list[tuple[str, Memory]]] = defaultdict(list)
+    for (inst, name), m in by_socket.items():
+        owner = instances.get(inst)
+        if owner is None:
+            continue
+        m.name = f"{inst}.{name}"
+        sockets[m.name] = m
+        by_instance[inst].append((m.name, m))
+        owner.merge(m)
     processes: dict[str, Memory] = {}
     hosts: dict[str, Memory] = {}
     for inst, p in wiring.iter_instances():
@@ -838,6 +862,7 @@ def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
         instances,
         processes,
         hosts,
+        by_instance,
     )
 
 
