@@ -81,10 +81,23 @@ def test_sleep_on_a_loss_tolerant_stream_is_silent() -> None:
     assert _run(_pubsub("sync: sleep", messages=tolerant_type), "TL2") == []
 
 
-def test_subscriber_side_loss_tolerance_does_not_excuse_the_publisher() -> None:
-    # What the stream may lose is the producer's declaration; a tolerant reader does not change it.
-    found = _run(_pubsub("sync: none", sub="loss_tolerant: true"), "slow-joiner")
-    assert len(found) == 1
+def test_loss_tolerance_is_decided_per_subscriber() -> None:
+    # A tolerant subscriber socket wins over the publisher's silence ...
+    assert _run(_pubsub("sync: none", sub="loss_tolerant: true"), "slow-joiner") == []
+    # ... and over a strict message type; a strict one is named alone.
+    text = (
+        _pubsub("", messages="{max_size: 64B, loss_tolerant: false}")
+        + """  archive:
+    sockets:
+      in: {type: sub, connect: publisher.out, subscribe: [""], receives: greeting}
+  viewer:
+    sockets:
+      in: {type: sub, connect: publisher.out, subscribe: [""], loss_tolerant: true}
+"""
+    )
+    (f,) = _run(text, "slow-joiner")
+    assert f.subject == ("publisher.out", "archive", "subscriber[0]", "subscriber[1]")
+    assert "message type 'greeting' declares loss_tolerant: false" in f.message
 
 
 def test_push_and_control_publishers_are_not_checked() -> None:

@@ -1,43 +1,65 @@
-"""Shared helpers of the start-up rules: which publishers must not lose their first messages."""
+"""Shared helpers of the start-up rules: which publishers must not lose their first messages.
+
+Loss tolerance is decided per subscriber connection, in the same order as `silent-drop`:
+the receiving socket's `loss_tolerant`, then the publishing socket's, then the message type
+of the sender, then that of the receiver; silence means the stream must not lose messages.
+"""
 
 from __future__ import annotations
 
-from topolint.graph import TopologyGraph
+from topolint.graph import Connection, TopologyGraph
 from topolint.model import Socket, Topology
 
 PUBLISHERS = {"pub", "xpub"}
 
 
-def loss_tolerance(topo: Topology, s: Socket) -> tuple[bool, str]:
-    """Is the stream of ``s`` declared loss-tolerant, and where is that decided?
-
-    The socket's own ``loss_tolerant`` wins over its message type's; silence means the
-    stream must not lose messages.
-    """
-    if s.loss_tolerant is not None:
-        return s.loss_tolerant, f"socket {s.id}"
-    mt = topo.message_of(s)
-    if mt is not None and mt.loss_tolerant is not None:
-        return mt.loss_tolerant, f"message type {mt.name!r}"
+def loss_tolerance(topo: Topology, c: Connection) -> tuple[bool, str]:
+    """Is the stream on ``c`` declared loss-tolerant, and by whom (``""``: nobody)?"""
+    ss, rs = c.sender_socket, c.receiver_socket
+    candidates = [
+        (rs.loss_tolerant if rs else None, f"socket {rs.id}" if rs else ""),
+        (ss.loss_tolerant if ss else None, f"socket {ss.id}" if ss else ""),
+    ]
+    for sock in (ss, rs):
+        mt = topo.message(sock.sends if sock is ss else sock.receives) if sock else None
+        if mt is not None:
+            candidates.append((mt.loss_tolerant, f"message type {mt.name!r}"))
+    for flag, where in candidates:
+        if flag is not None:
+            return bool(flag), where
     return False, ""
 
 
-def subscribers(wiring: TopologyGraph, s: Socket) -> list[str]:
-    """Receiving instances (or unresolved peers) of the publisher ``s``, sorted."""
-    return sorted({c.receiver for c in wiring.outgoing(s) if not c.mismatch})
+def strict_publishers(topo: Topology, wiring: TopologyGraph) -> list[tuple[Socket, list[str], str]]:
+    """PUB/XPUB data sockets with subscribers whose stream must not lose messages.
 
-
-def strict_publishers(topo: Topology, wiring: TopologyGraph) -> list[tuple[Socket, list[str]]]:
-    """PUB/XPUB data sockets with at least one peer whose stream is not loss-tolerant."""
+    Each entry: the socket, those subscribers (instances or unresolved peers, sorted), and
+    why the stream must not lose messages (for the message).
+    """
     out = []
     for p in topo.processes.values():
         for s in p.sockets.values():
             if s.type not in PUBLISHERS or s.is_control:
                 continue
-            subs = subscribers(wiring, s)
-            if subs and not loss_tolerance(topo, s)[0]:
-                out.append((s, subs))
+            strict: dict[str, str] = {}
+            for c in wiring.outgoing(s):
+                if c.mismatch:
+                    continue
+                tolerant, where = loss_tolerance(topo, c)
+                if not tolerant:
+                    strict.setdefault(c.receiver, where)
+            if strict:
+                subs = sorted(strict)
+                out.append((s, subs, _why(s, strict[subs[0]])))
     return out
+
+
+def _why(s: Socket, where: str) -> str:
+    if where:
+        return f"{where} declares loss_tolerant: false"
+    if s.message:
+        return f"stream {s.message!r} is not declared loss-tolerant"
+    return "its stream is not declared loss-tolerant"
 
 
 def names(items: list[str], limit: int = 4) -> str:
@@ -45,15 +67,3 @@ def names(items: list[str], limit: int = 4) -> str:
     if len(items) <= limit:
         return ", ".join(items)
     return f"{', '.join(items[:limit])} and {len(items) - limit} more"
-
-
-def stream_note(topo: Topology, s: Socket) -> str:
-    """Why the stream of ``s`` must not lose messages, for messages."""
-    _, where = loss_tolerance(topo, s)
-    if where:
-        return f"{where} declares loss_tolerant: false"
-    return (
-        f"stream {s.message!r} is not declared loss-tolerant"
-        if s.message
-        else ("its stream is not declared loss-tolerant")
-    )

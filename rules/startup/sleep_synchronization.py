@@ -1,9 +1,10 @@
 """A publisher waits a fixed time for its subscribers instead of waiting for proof.
 
 ## What it finds
-A PUB or XPUB data socket with `sync: sleep` whose stream is not declared loss-tolerant
-(socket or message type `loss_tolerant`): the publisher sleeps after bind or connect and
-then assumes every subscriber is listening.
+A PUB or XPUB data socket with `sync: sleep` with subscribers whose stream is not declared
+loss-tolerant (`loss_tolerant` on the SUB socket, the publisher socket or the message type,
+as `slow-joiner` decides it): the publisher sleeps after bind or connect and then assumes
+every subscriber is listening.
 
 ## Why it matters
 The talk's problem 1, "synchronization" slide: `time.sleep(1)` after bind makes the demo
@@ -36,7 +37,7 @@ from collections.abc import Iterator
 from topolint.context import Context
 from topolint.findings import Fact
 
-from ._common import names, stream_note, strict_publishers
+from ._common import names, strict_publishers
 
 NAME = "sleep-synchronization"
 CODE = "TL202"
@@ -44,10 +45,9 @@ SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
-    for s, subs in strict_publishers(ctx.topology, ctx.wiring):
+    for s, subs, stream in strict_publishers(ctx.topology, ctx.wiring):
         if s.sync != "sleep":
             continue
-        stream = stream_note(ctx.topology, s)
         yield Fact(
             f"{s.type.upper()} socket {s.id} waits for its {len(subs)} subscriber"
             f"{'s' if len(subs) != 1 else ''} ({names(subs)}) by sleeping: a sleep proves "

@@ -1,9 +1,11 @@
 """A publisher of a must-not-lose stream sends before it knows its subscribers listen.
 
 ## What it finds
-A PUB or XPUB data socket with subscribers whose stream is not declared loss-tolerant
-(neither the socket's `loss_tolerant` nor its message type's `loss_tolerant` is `true`) and
-whose `sync:` does not prove that each subscription has arrived. Only
+A PUB or XPUB data socket with subscribers whose stream is not declared loss-tolerant and
+whose `sync:` does not prove that each subscription has arrived. Loss tolerance is decided
+per subscriber, in the order `silent-drop` uses: the SUB socket's `loss_tolerant`, then the
+publisher socket's, then the message types'; undeclared means "must not lose". Only the
+subscribers that must not lose messages are named. Only
 `sync: subscription-events` (an XPUB that waits for the expected subscription messages) and
 `sync: handshake` (an application handshake, e.g. REQ/REP, counting ready subscribers) prove
 it. `sync: welcome` (a welcome message) and connection events prove only that a TCP
@@ -33,7 +35,7 @@ Make the publisher wait for proof: use an XPUB and wait for one subscription mes
 expected subscriber (`sync: subscription-events`), or run a REQ/REP handshake in which each
 subscriber reports ready once its subscription is set (`sync: handshake`). If losing the
 first messages is acceptable (a live monitoring feed), say so with `loss_tolerant: true` on
-the socket or the message type.
+the socket (publisher or subscriber) or the message type.
 """
 
 from collections.abc import Iterator
@@ -41,7 +43,7 @@ from collections.abc import Iterator
 from topolint.context import Context
 from topolint.findings import Fact
 
-from ._common import names, stream_note, strict_publishers
+from ._common import names, strict_publishers
 
 NAME = "slow-joiner"
 CODE = "TL201"
@@ -63,11 +65,10 @@ FIX = (
 
 def check(ctx: Context) -> Iterator[Fact]:
     topo = ctx.topology
-    for s, subs in strict_publishers(topo, ctx.wiring):
+    for s, subs, stream in strict_publishers(topo, ctx.wiring):
         if s.sync in PROVEN or s.sync == "sleep":
             continue
         who = f"{len(subs)} subscriber{'s' if len(subs) != 1 else ''} ({names(subs)})"
-        stream = stream_note(ctx.topology, s)
         if s.sync in WEAK:
             msg = (
                 f"{s.type.upper()} socket {s.id} synchronises start-up with sync: {s.sync}, but "
