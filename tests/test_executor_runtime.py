@@ -169,37 +169,36 @@ TALK_ROWS = [  # transport, SNDHWM, SNDBUF, RCVBUF, RCVHWM (pinned-buffer and IP
 def plain_pyzmq_capacity(transport: str, shwm: int, sbuf: int, rbuf: int, rhwm: int) -> int:
     """The notes' measurement with plain pyzmq: NOBLOCK sends until ~quiet without progress."""
     ctx = zmq.Context()
-    pull = ctx.socket(zmq.PULL)
-    pull.rcvhwm = rhwm
-    if rbuf:
-        pull.rcvbuf = rbuf
     tmp = tempfile.mkdtemp(prefix="topolint-test-")
-    if transport == "tcp":
-        ep = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
-    else:
-        ep = f"ipc://{tmp}/q"
-        pull.bind(ep)
-    push = ctx.socket(zmq.PUSH)
-    push.sndhwm = shwm
-    if sbuf:
-        push.sndbuf = sbuf
-    mon = push.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    push.connect(ep)
-    mon.recv_multipart()
-    n, last, msg = 0, time.monotonic(), b"a" * 10000
-    while time.monotonic() - last < FAST.stall_quiet:
-        try:
-            push.send(msg, zmq.NOBLOCK)
-            n += 1
-            last = time.monotonic()
-        except zmq.Again:
-            time.sleep(0.001)
-    mon.close(0)
-    push.close(0)
-    pull.close(0)
-    ctx.term()
-    shutil.rmtree(tmp)
-    return n
+    try:
+        pull = ctx.socket(zmq.PULL)
+        pull.rcvhwm = rhwm
+        if rbuf:
+            pull.rcvbuf = rbuf
+        if transport == "tcp":
+            ep = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
+        else:
+            ep = f"ipc://{tmp}/q"
+            pull.bind(ep)
+        push = ctx.socket(zmq.PUSH)
+        push.sndhwm = shwm
+        if sbuf:
+            push.sndbuf = sbuf
+        mon = push.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        push.connect(ep)
+        mon.recv_multipart()
+        n, last, msg = 0, time.monotonic(), b"a" * 10000
+        while time.monotonic() - last < FAST.stall_quiet:
+            try:
+                push.send(msg, zmq.NOBLOCK)
+                n += 1
+                last = time.monotonic()
+            except zmq.Again:
+                time.sleep(0.001)
+        return n
+    finally:
+        ctx.destroy(linger=0)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_stall_measures_the_talks_queue_capacity_like_plain_pyzmq() -> None:

@@ -116,6 +116,7 @@ class Child:
         self.ctx: zmq.Context[zmq.Socket[bytes]] | None = None
         self.socks: list[Sock] = []
         self.phase = "starting"
+        self.t_start = time.monotonic()
         self.progress = 0
         self.deadline: float | None = None
         self.last_snap = 0.0
@@ -174,13 +175,16 @@ class Child:
     def snapshot(self, force: bool = False, final: bool = False) -> None:
         now = time.monotonic()
         if not force:
-            if now - self.last_snap < self.settings["snapshot_interval"]:
+            # Slow down in long runs (at most ~500 lines per child per doubling of the run
+            # time), so an hour-long run of 64 children cannot fill the disk.
+            stretch = (now - self.t_start) / 500
+            if now - self.last_snap < max(self.settings["snapshot_interval"], stretch):
                 return
             self.last_snap = now
             changed = (
                 self.progress != self.last_progress_written or self.phase != self.last_phase_written
             )
-            if not changed and now - self.last_write < self.settings["heartbeat"]:
+            if not changed and now - self.last_write < max(self.settings["heartbeat"], stretch):
                 return
         self.last_snap = now
         self.last_write = now
