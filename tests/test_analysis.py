@@ -480,3 +480,24 @@ def test_large_topology_sums() -> None:
     sink = a.processes["sink"]
     assert sink.count == n and sink.bytes == n * a.connections[-1].receiver.bytes
     assert a.hosts["localhost"].bytes == sum(m.bytes or 0 for m in a.instances.values())
+
+
+def test_unlimited_sources_share_a_stage_per_instance() -> None:
+    text = """
+topolint: 1
+name: fairq
+messages: {m: {max_size: 1kB}}
+processes:
+  a:
+    replicas: 3
+    sockets: {out: {type: push, connect: w.in, sends: m}}
+  b:
+    sockets: {out: {type: push, connect: w.in, sends: m}}
+  w:
+    service_time: 1ms
+    sockets: {in: {type: pull, bind: "tcp://*:6000", receives: m}}
+"""
+    a = run(text)
+    assert a.throughput.messages_per_second == pytest.approx(1000.0)
+    assert a.stages["a"].load == pytest.approx(750.0)  # three of the four senders
+    assert a.stages["b"].load == pytest.approx(250.0)

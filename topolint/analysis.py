@@ -9,10 +9,11 @@
   peer a copy; every output socket of a process carries its whole output; a ``join`` with
   ``match: key``/``order`` emits one message per matched set (the slowest input), ``latest``
   follows the fastest input.  A stage serves ``replicas / service_time`` messages per
-  second.  A source without ``rate`` is unlimited: all such sources emit at one common
-  rate ``x``, the largest the stages can serve; then, if declared rates alone overload a
-  stage, everything is scaled down by that stage's utilisation (back-pressure).  The
-  bottleneck is the stage that sets the pace (or the sources, when every stage keeps up).
+  second.  A source without ``rate`` is unlimited: every instance of such sources emits at
+  one common rate ``x`` (downstream sockets fair-queue their peers), the largest the stages
+  can serve; then, if declared rates alone overload a stage, everything is scaled down by
+  that stage's utilisation (back-pressure).  A source's own ``service_time`` caps it too.
+  Rates of a replicated source are per instance.  The bottleneck is the stage that sets the pace (or the sources, when every stage keeps up).
 * **Latency** — the sum of ``service_time`` along the slowest source-to-sink path
   (longest path in topological order; no queueing).  Data cycles are cut at their feedback
   edges (the flow around a cycle is not counted twice) and reported in ``cycles``.
@@ -589,7 +590,8 @@ def _flow(
         stage = Stage(name, p.replicas, st, cap, is_source, is_source and emission is None)
         stages[name] = stage
         if is_source:
-            fin, w = (emission, 0.0) if emission is not None else (0.0, 1.0)
+            # unlimited: each instance emits at the common rate x (fair queueing downstream)
+            fin, w = (emission, 0.0) if emission is not None else (0.0, float(p.replicas))
             stage.declared_load, stage.unlimited_weight = fin, w
             out[name] = (fin, w)
             continue
@@ -609,7 +611,7 @@ def _flow(
         stages[name].declared_out = fin
 
     # The common rate of unlimited sources: the largest every stage can serve.
-    n_unlimited = sum(1 for s in sources if stages[s].unlimited_source)
+    n_unlimited = sum(stages[s].replicas for s in sources if stages[s].unlimited_source)
     x = math.inf
     for s in stages.values():
         if s.unlimited_weight > 0 and not math.isinf(s.capacity):
