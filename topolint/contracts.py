@@ -217,6 +217,7 @@ _CONSTRAINT_KEYS = frozenset(
 _TRANSPARENT = frozenset({"$ref", "$dynamicRef", "$recursiveRef", "allOf", "anyOf"})
 
 _NOT_FOUND = object()
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _esc(token: str) -> str:
@@ -610,7 +611,7 @@ class _Checker:
         self._type_atoms: dict[frozenset[str], _TypeAtom] = {}
         self._never: dict[int, bool] = {}
         self._evaluated_memo: dict[int, tuple[set[str], set[str], bool]] = {}
-        self._roots_equal = self.canon(producer_root) == self.canon(consumer_root)
+        self._roots_equal: bool | None = None  # computed when first needed
 
     # ----- structural identity (hash-consing, iterative, cycle-safe)
 
@@ -626,9 +627,14 @@ class _Checker:
             i = id(o)
             if i in self._canon:
                 continue
-            if isinstance(o, Mapping):
+            t = type(o)
+            if t in _LEAF_TYPES:
+                self._canon[i] = self._intern(self._leaf_key(o), False)
+                continue
+            is_map = t is dict or (t is not list and isinstance(o, Mapping))
+            if is_map:
                 children = list(o.values())
-            elif isinstance(o, (list, tuple)):
+            elif t is list or isinstance(o, tuple):
                 children = list(o)
             else:
                 self._canon[i] = self._intern(self._leaf_key(o), False)
@@ -642,7 +648,7 @@ class _Checker:
                 continue
             on_stack.discard(i)
             ref = False
-            if isinstance(o, Mapping):
+            if is_map:
                 items = []
                 for k, v in o.items():
                     cid = self._child(v, on_stack)
@@ -691,7 +697,11 @@ class _Checker:
         cid = self.canon(c)
         if self.canon(p) != cid:
             return False
-        return self._roots_equal or not self._has_ref.get(cid, False)
+        if not self._has_ref.get(cid, False):
+            return True
+        if self._roots_equal is None:
+            self._roots_equal = self.canon(self.p_root) == self.canon(self.c_root)
+        return self._roots_equal
 
     def pin(self, obj: Any) -> Any:
         self._pins.append(obj)
