@@ -46,11 +46,13 @@ def generate(detectors: int, clusterers: int = 4, rate: str = "100/s") -> str:
     w = out.append
     matchers = (detectors + 1) // 2
     w(
-        "  conditions:\n    owner: conditions\n    memory_limit: 4GiB\n    sockets:\n"
+        "  conditions:\n    owner: conditions\n    memory_limit: 4GiB\n"
+        "    lifecycle: persistent\n    on_start: [drain]\n    sockets:\n"
         '      rpc: {type: router, bind: "tcp://*:5000", receives: query, sends: answer}\n'
     )
     w(
         "  monitor:\n    owner: monitoring\n    memory_limit: 4GiB\n    end_of_data: none\n"
+        "    lifecycle: persistent\n    on_start: [drain]\n"
         '    sockets:\n      in: {type: sub, bind: "tcp://*:5001", subscribe: [""], receives: stats}\n'
     )
     for d in range(detectors):

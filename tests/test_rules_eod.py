@@ -720,3 +720,29 @@ def _close(mode: str, linger: str, timeout: float) -> str:
 def test_connecting_sender_with_default_linger_hangs_at_exit_and_linger_0_does_not() -> None:
     assert _close("connect", "0", 60) == "exited"
     assert _close("connect", "default", 2) == "hung"
+
+
+def test_persistent_monitor_that_ignores_end_of_data_is_not_a_sink_to_end() -> None:
+    text = """\
+processes:
+  source:
+    end_of_data: emit
+    sockets:
+      out: {type: push, bind: "tcp://127.0.0.1:7000", linger: 0}
+      stats: {type: pub, connect: monitor.in, loss_tolerant: true, linger: 0}
+  sink:
+    end_of_data: {action: consume, timeout: 5s}
+    sockets:
+      in: {type: pull, connect: source.out}
+  monitor:
+    lifecycle: persistent
+    on_start: [drain]
+    end_of_data: none
+    sockets:
+      in: {type: sub, bind: "tcp://127.0.0.1:7001", subscribe: [""]}
+"""
+    assert _run(text, "missing-end-of-data", "lossy-end-of-data") == []
+    once = text.replace("    lifecycle: persistent\n    on_start: [drain]\n", "")
+    assert _rules(_run(once, "missing-end-of-data")) == {"missing-end-of-data"}
+    relying = once.replace("end_of_data: none", "end_of_data: {action: consume, timeout: 5s}")
+    assert _rules(_run(relying, "lossy-end-of-data")) == {"lossy-end-of-data"}

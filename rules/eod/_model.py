@@ -378,10 +378,16 @@ class EodModel:
             cur = nxt
         return path[::-1]
 
+    def ending_sinks(self) -> list[str]:
+        """Sinks the run waits for: a ``lifecycle: persistent`` service (a monitor, a
+        conditions server reused across runs) is not expected to end."""
+        procs = self.topology.processes
+        return [s for s in self.wiring.sinks() if procs[s].lifecycle != "persistent"]
+
     def blocked_sinks(self) -> dict[str, list[str]]:
         """Stopping process -> the sinks it keeps from ending (sinks in document order)."""
         out: dict[str, list[str]] = defaultdict(list)
-        for s in self.wiring.sinks():
+        for s in self.ending_sinks():
             m = self.mask.get(s, 0)
             if s in self.reached or not m:
                 continue

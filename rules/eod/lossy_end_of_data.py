@@ -14,7 +14,9 @@ can lose it:
 - a data socket with `conflate: true` on either side: it keeps only the newest message, so
   end-of-data overwrites data not yet read (the receiver ends without its last messages).
 
-One finding per socket. End-of-data over a control PUB with proper start-up sync is fine.
+One finding per socket. End-of-data over a control PUB with proper start-up sync is fine,
+and so is a lossy socket whose receivers do not rely on end-of-data (`end_of_data: none`, or
+a `lifecycle: persistent` service such as a monitor).
 
 ## Why it matters
 Problem 5 of the talk: end-of-data is one message, sent once. If a publisher drops it — the
@@ -45,7 +47,7 @@ from collections.abc import Iterator
 
 from topolint.context import Context
 from topolint.findings import Fact
-from topolint.model import LOSSY, Socket
+from topolint.model import LOSSY, Socket, Topology
 
 from ._model import PASSES, PROPER_SYNC, action, finite, model, names
 
@@ -74,7 +76,13 @@ def check(ctx: Context) -> Iterator[Fact]:
         for s in m.out_sockets[p.name]:
             if s.type not in LOSSY:
                 continue
-            peers = sorted({c.receiver_id for c in ctx.wiring.outgoing(s) if not c.mismatch})
+            peers = sorted(
+                {
+                    c.receiver_id
+                    for c in ctx.wiring.outgoing(s)
+                    if not c.mismatch and _waits(topo, c.receiver_socket)
+                }
+            )
             if peers:
                 yield from _lossy(s, peers)
     for culprit, sender in conflated.values():
@@ -87,6 +95,15 @@ def check(ctx: Context) -> Iterator[Fact]:
             fix=f"drop `conflate` from {culprit.id}, or send end-of-data on a separate control "
             "socket",
         )
+
+
+def _waits(topo: Topology, sock: Socket | None) -> bool:
+    """Does the receiving process rely on end-of-data (forward or consume it)?  A monitor
+    that declares ``end_of_data: none`` or a persistent service does not."""
+    if sock is None:
+        return True
+    p = topo.processes[sock.process]
+    return p.lifecycle != "persistent" and action(p) in ("forward", "consume")
 
 
 def _lossy(s: Socket, peers: list[str]) -> Iterator[Fact]:

@@ -15,6 +15,9 @@ end because of it:
 - a process that waits for more end-of-data signals (`wait_for: N`) than it has producers;
 - a sink that declares no `end_of_data` (or `none`): it receives end-of-data and ignores it.
 
+A `lifecycle: persistent` service (a monitor or conditions server reused across runs) is
+not expected to end and is not a sink here.
+
 Processes with `wait_for: any` or a count end once that many producers deliver; whether that
 is too few is `end-of-data-undercounted`'s business. End-of-data lost on a load-balancing
 socket is `end-of-data-load-balanced`'s. A topology that declares `end_of_data` nowhere gets
@@ -82,7 +85,7 @@ def check(ctx: Context) -> Iterator[Fact]:
     if not finite(topo):
         return
     procs = topo.processes
-    sinks = ctx.wiring.sinks()
+    sinks = [s for s in ctx.wiring.sinks() if procs[s].lifecycle != "persistent"]
     if not any(p.end_of_data is not None for p in procs.values()):
         if sinks and topo.source_format != "fairmq":
             yield _nothing_declared(ctx, sinks)
@@ -90,7 +93,7 @@ def check(ctx: Context) -> Iterator[Fact]:
     m = model(topo, ctx.wiring)
     for u, blocked in m.blocked_sinks().items():
         yield _stop(ctx, m, u, blocked)
-    for s in sinks:
+    for s in m.ending_sinks():
         if action(procs[s]) == "none":
             yield _ignoring_sink(m, s)
 
