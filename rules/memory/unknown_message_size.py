@@ -105,4 +105,10 @@ def check(ctx: Context) -> Iterator[Fact]:
                 f"its {conns} cannot be given in bytes"
             )
             fix = f"add {verb}: <type> with a declared max_size, or set maxmsgsize on the receiver"
+            if topo.source_format == "fairmq":
+                msg += " (FairMQ channel files cannot say message sizes)"
+                fix = (
+                    "run `topolint import fairmq` and declare a message type with max_size, "
+                    "or set maxmsgsize on the receiving channel"
+                )
         yield Fact(msg, path=path, subject=(sid,), fix=fix)
