@@ -906,15 +906,22 @@ def fmt_seconds(s: float | None) -> str:
 
 def memory_summary(m: Memory) -> str:
     """``1.18 MB (HWM 40.0 kB, batches 80.1 kB, kernel 1.06 MB)``."""
+    notes = []
     if m.unbounded:
         head = "unbounded"
+        notes.append(f"no HWM at {_ends(m.unbounded)}")
     elif m.unknown:
-        head = f"at least {fmt_bytes(m.known_bytes)} (message size unknown on {m.unknown})"
+        head = f"at least {fmt_bytes(m.known_bytes)}"
+        notes.append(f"message size unknown at {_ends(m.unknown)}")
     else:
         head = fmt_bytes(m.known_bytes)
     names = {"hwm": "HWM", "batch": "batches", "kernel": "kernel", "parked": "parked"}
-    parts = [f"{names[k]} {fmt_bytes(v)}" for k, v in m.parts.items() if v]
+    parts = [f"{names[k]} {fmt_bytes(v)}" for k, v in m.parts.items() if v] + notes
     return f"{head} ({', '.join(parts)})" if parts else head
+
+
+def _ends(n: int) -> str:
+    return f"{n} connection end{'s' if n != 1 else ''}"
 
 
 def render_text(a: Analysis, max_connections: int = 50) -> str:

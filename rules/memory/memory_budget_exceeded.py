@@ -102,9 +102,11 @@ def check(ctx: Context) -> Iterator[Fact]:
             )
         extra = ""
         if m.unknown:
-            extra += f"; {m.unknown} connection side(s) of unknown message size not counted"
+            n = m.unknown
+            extra += f"; {n} connection{'s' if n != 1 else ''} of unknown message size not counted"
         if m.unbounded:
-            extra += f"; {m.unbounded} connection side(s) have no high-water mark at all"
+            n = m.unbounded
+            extra += f"; {n} connection{'s' if n != 1 else ''} with no high-water mark at all"
         yield Fact(
             f"process {who} can hold {amount} of queued messages, over its memory_limit of "
             f"{fmt_bytes(p.memory_limit)} ({m.known_bytes / p.memory_limit:.1f}x): "
