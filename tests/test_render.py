@@ -224,6 +224,30 @@ def test_a_90_process_job_stays_readable(tmp_path: Path) -> None:
     assert width < 6000 and height < 6000  # laid out left to right, not a 90-node line
 
 
+def test_findings_without_a_drawn_subject() -> None:
+    from topolint.findings import Finding, Severity
+
+    topo = load(FIXTURES / "talk" / "pipeline.yaml", use_environ=False)
+
+    def finding(rule: str, path: tuple[str, ...], severity: str = "warning") -> Finding:
+        return Finding(rule, "TL999", Severity(severity), "m", topo.file, 7, 3, path=path)
+
+    d = build_diagram(
+        topo,
+        [
+            finding("on-a-socket", ("processes", "b", "sockets", "out", "sndhwm")),
+            finding("on-a-message", ("messages", "image", "max_size"), "info"),
+        ],
+    )
+    # no subject: the element the finding points at carries it
+    assert [m.text for m in d.nodes["b"].marks] == ["⚠ on-a-socket (out)"]
+    # nothing drawn: listed in a note
+    assert d.notes == ["ℹ on-a-message (line 7, messages.image.max_size)"]
+    g = pygraphviz.AGraph(string=to_dot(d))
+    assert g.get_node("__notes__").attr["label"].startswith("findings not drawn on an element:")
+    assert "notes>" in to_mermaid(d)
+
+
 def test_unknown_extension_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"\.svg, \.png, \.dot"):
         render_file(

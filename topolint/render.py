@@ -325,10 +325,17 @@ def _attach(d: Diagram, topo: Topology, findings: Iterable[Finding]) -> None:
                 continue
             _mark(node.marks, f, sorted(s for p, s in socks if p == proc and s))
             hit = True
+        path = tuple(f.path)
+        if not hit and len(path) >= 2 and path[0] == "processes" and path[1] in d.nodes:
+            sock = [str(path[3])] if len(path) >= 4 and path[2] == "sockets" else []
+            _mark(d.nodes[str(path[1])].marks, f, sock)  # no subject: the element it points at
+            hit = True
         if not hit:
             unmapped.append(f)
     for f in unmapped[:MAX_NOTES]:
-        d.notes.append(f"⚠ {f.rule}: {f.element or f.file}")
+        sign = "⚠" if f.severity.rank > 0 else "ℹ"
+        where = f"line {f.line}" + (f", {f.element}" if f.element else "")
+        d.notes.append(f"{sign} {f.rule} ({where})")
     if len(unmapped) > MAX_NOTES:
         d.notes.append(f"… and {len(unmapped) - MAX_NOTES} more")
     for n in d.nodes.values():
@@ -449,7 +456,7 @@ def to_dot(d: Diagram) -> str:
             + _dot_str("__notes__")
             + _attrs(
                 label="\n".join(["findings not drawn on an element:", *d.notes])
-                if any(n.startswith("⚠") for n in d.notes)
+                if any(n[:1] in ("⚠", "ℹ") for n in d.notes)
                 else "\n".join(d.notes),
                 shape="note",
                 color=RED,
