@@ -98,63 +98,121 @@ def _pos(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+class _CachingLoader(_Loader):
+    """The C loader with implicit tag resolution memoised per plain scalar text.
+
+    For a plain scalar the resolved tag depends only on its text (SafeLoader has no path
+    resolvers), and topology files repeat the same words thousands of times.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+_STR, _NULL, _BOOL = f"{_STD}str", f"{_STD}null", f"{_STD}bool"
+_MAP, _SEQ, _MERGE = f"{_STD}map", f"{_STD}seq", f"{_STD}merge"
+_BOOLS = yaml.constructor.SafeConstructor.bool_values
+
+
 class _Builder:
-    def __init__(self, doc: Document, node_count: int) -> None:
+    """Turn the composed node tree into plain data and position maps.
+
+    Hot path of every check: one call per element, so local names are bound up front.
+    Alias expansion is charged only when the text can hold an anchor at all.
+    """
+
+    def __init__(self, doc: Document, node_count: int, aliases: bool) -> None:
         self.doc = doc
         self.budget = node_count + ALIAS_BUDGET
+        self.aliases = aliases
         self.loader = _Loader("")
+        self.value_pos = doc.value_pos
+        self.key_pos = doc.key_pos
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise self._err(node, "too many nodes after alias expansion (possible alias bomb)")
+        if self.aliases:
+            self.budget -= 1
+            if self.budget < 0:
+                raise self._err(node, "too many nodes after alias expansion (possible alias bomb)")
         if depth > MAX_DEPTH:
             raise self._err(node, f"nesting deeper than {MAX_DEPTH} levels")
-        self.doc.value_pos[path] = _pos(node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != f"{_STD}map":
+        mark = node.start_mark
+        self.value_pos[path] = Position(mark.line + 1, mark.column + 1)
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            return self._scalar(node)
+        if cls is yaml.MappingNode:
+            if node.tag != _MAP:
                 raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
             out: dict[str, Any] = {}
+            key_pos = self.key_pos
+            build = self.build
+            depth += 1
             for knode, vnode in node.value:
-                if knode.tag == f"{_STD}merge":
-                    raise self._err(knode, "YAML merge keys ('<<') are not supported")
-                if not isinstance(knode, yaml.ScalarNode):
+                if knode.__class__ is not yaml.ScalarNode:
                     raise self._err(knode, "mapping keys must be plain scalars")
-                key = self._scalar(knode)
-                key = (
-                    key
-                    if isinstance(key, str)
-                    else str(key).lower()
-                    if isinstance(key, bool)
-                    else str(key)
-                )
+                if knode.tag == _STR:
+                    key = knode.value
+                else:
+                    if knode.tag == _MERGE:
+                        raise self._err(knode, "YAML merge keys ('<<') are not supported")
+                    key = self._scalar(knode)
+                    key = str(key).lower() if isinstance(key, bool) else str(key)
+                kpath = (*path, key)
                 if key in out:
-                    first = self.doc.key_pos[(*path, key)]
+                    first = key_pos[kpath]
                     raise self._err(
                         knode, f"duplicate key {key!r} (first defined at line {first.line})"
                     )
-                self.doc.key_pos[(*path, key)] = _pos(knode.start_mark)
-                out[key] = self.build(vnode, (*path, key), depth + 1)
+                kmark = knode.start_mark
+                key_pos[kpath] = Position(kmark.line + 1, kmark.column + 1)
+                out[key] = build(vnode, kpath, depth)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != f"{_STD}seq":
+        if cls is yaml.SequenceNode:
+            if node.tag != _SEQ:
                 raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
-            return [self.build(v, (*path, i), depth + 1) for i, v in enumerate(node.value)]
-        return self._scalar(node)
+            build = self.build
+            depth += 1
+            return [build(v, (*path, i), depth) for i, v in enumerate(node.value)]
+        raise self._err(node, "unsupported YAML node")  # pragma: no cover
 
     def _scalar(self, node: yaml.Node) -> Any:
-        if node.tag not in _SCALAR_TAGS:
-            raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
-        if node.tag == f"{_STD}timestamp":
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            value = _BOOLS.get(node.value.lower())
+            if value is not None:
+                return value
+        if tag not in _SCALAR_TAGS:
+            raise self._err(node, f"unsupported tag {tag!r}: only plain YAML is accepted")
+        if tag == f"{_STD}timestamp":
             return str(node.value)
         try:
             return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as e:
-            raise self._err(node, f"invalid value {node.value!r}: {e}") from None
+            raise self._err(node, f"invalid value {_short(node.value)}: {_short(str(e))}") from None
 
     def _err(self, node: yaml.Node, message: str) -> InputError:
         m = node.start_mark
         return InputError(message, self.doc.file, m.line + 1, m.column + 1)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``repr`` of ``text``, cut to about ``limit`` characters (messages stay one short line)."""
+    r = repr(text)
+    return r if len(r) <= limit else r[: limit - 5] + "…" + r[-3:]
 
 
 def _count_nodes(node: yaml.Node, limit: int) -> int:
@@ -231,7 +289,7 @@ def load_text(text: str, file: str, fmt: str | None = None) -> Document:
         # A valid JSON text holds literal tabs only as whitespace: YAML does not like them.
         text = text.replace("\t", " ")
     try:
-        loader = _Loader(text)
+        loader = _CachingLoader(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -248,9 +306,11 @@ def load_text(text: str, file: str, fmt: str | None = None) -> Document:
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
     if node is None:
         raise InputError("empty document, expected a topology", file, 1, 1)
-    n = _count_nodes(node, 50_000_000)
+    # Without '&' there is no anchor, so no alias: nothing can expand.
+    aliases = "&" in text
+    n = _count_nodes(node, 50_000_000) if aliases else 0
     try:
-        doc.data = _Builder(doc, n).build(node, (), 0)
+        doc.data = _Builder(doc, n, aliases).build(node, (), 0)
     except RecursionError:
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
     doc.suppressions = _suppressions(doc.text)

@@ -7,6 +7,8 @@ at the position of the offending element; unknown keys get a "did you mean".
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -208,12 +210,225 @@ def _validator() -> Any:
     return Draft202012Validator(TOPOLOGY)
 
 
+# --- a fast yes/no check ------------------------------------------------------------------
+#
+# Validating a 30,000-process file with jsonschema takes seconds (and importing it a good
+# part of a small check).  The topology schema uses a small set of keywords, so it is
+# compiled once into plain Python closures that only answer "valid or not".  A valid
+# document (the usual case) never touches jsonschema; an invalid one is handed to jsonschema
+# for the best-match error, so messages are exactly as before.  A schema keyword the
+# compiler does not know makes it give up (jsonschema then does all the work).
+
+Check = Callable[[Any], bool]
+
+#: Keywords that only annotate.
+_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "examples"})
+_TYPES: dict[str, Check] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
+}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    """JSON equality as jsonschema has it: ``true`` is not ``1``, ``1.0`` is ``1``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, str) or isinstance(b, str):
+        return isinstance(a, str) and isinstance(b, str) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if a is None or b is None:
+        return a is b
+    return isinstance(a, int | float) and isinstance(b, int | float) and a == b
+
+
+def _always(v: Any) -> bool:
+    return True
+
+
+def _never(v: Any) -> bool:
+    return False
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _all(checks: tuple[Check, ...]) -> Check:
+    def check(v: Any) -> bool:
+        return all(f(v) for f in checks)
+
+    return check
+
+
+def _keyword(kw: str, arg: Any) -> Check:
+    """The check of one keyword (``properties`` and friends: :func:`_compile_object`)."""
+    if kw == "type":
+        names = [arg] if isinstance(arg, str) else list(arg)
+        if any(n not in _TYPES for n in names):
+            raise _Unsupported(f"type {arg!r}")
+        tests = tuple(_TYPES[n] for n in names)
+        if len(tests) == 1:
+            return tests[0]
+
+        def any_type(v: Any) -> bool:
+            return any(f(v) for f in tests)
+
+        return any_type
+    if kw == "enum":
+        values = list(arg)
+        strings = frozenset(x for x in values if isinstance(x, str))
+        if len(strings) == len(values):
+
+            def string_enum(v: Any) -> bool:
+                return isinstance(v, str) and v in strings
+
+            return string_enum
+
+        def enum(v: Any) -> bool:
+            return any(_json_equal(v, x) for x in values)
+
+        return enum
+    if kw == "const":
+
+        def const(v: Any) -> bool:
+            return _json_equal(v, arg)
+
+        return const
+    if kw == "minimum":
+
+        def minimum(v: Any) -> bool:
+            return not _is_number(v) or bool(v >= arg)
+
+        return minimum
+    if kw in ("minLength", "minItems", "maxItems", "minProperties"):
+        kind = dict if kw == "minProperties" else str if kw == "minLength" else list
+        most = kw.startswith("max")
+
+        def size(v: Any) -> bool:
+            if not isinstance(v, kind):
+                return True
+            return len(v) <= arg if most else len(v) >= arg
+
+        return size
+    if kw == "required":
+        keys = tuple(arg)
+
+        def required(v: Any) -> bool:
+            return not isinstance(v, dict) or all(k in v for k in keys)
+
+        return required
+    if kw == "items":
+        item = _compile(arg)
+
+        def items(v: Any) -> bool:
+            return not isinstance(v, list) or all(item(x) for x in v)
+
+        return items
+    if kw == "oneOf":
+        alternatives = tuple(_compile(x) for x in arg)
+
+        def one_of(v: Any) -> bool:
+            return sum(1 for f in alternatives if f(v)) == 1
+
+        return one_of
+    raise _Unsupported(kw)
+
+
+_OBJECT_KEYWORDS = ("properties", "patternProperties", "additionalProperties")
+
+
+def _compile(schema: Any) -> Check:
+    """A function telling whether an instance is valid against ``schema`` (subset only)."""
+    if schema is True:
+        return _always
+    if schema is False:
+        return _never
+    if not isinstance(schema, dict):
+        raise _Unsupported(repr(schema))
+    checks = [
+        _keyword(kw, arg)
+        for kw, arg in schema.items()
+        if kw not in _ANNOTATIONS and kw not in _OBJECT_KEYWORDS
+    ]
+    if any(k in schema for k in _OBJECT_KEYWORDS):
+        checks.append(_compile_object(schema))
+    if not checks:
+        return _always
+    return checks[0] if len(checks) == 1 else _all(tuple(checks))
+
+
+def _compile_object(schema: dict[str, Any]) -> Check:
+    props = {k: _compile(v) for k, v in schema.get("properties", {}).items()}
+    patterns = [
+        (re.compile(p), _compile(v)) for p, v in schema.get("patternProperties", {}).items()
+    ]
+    extra = schema.get("additionalProperties", True)
+    extra_check = None if extra is True else _compile(extra)
+
+    def check(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for key, value in v.items():
+            f = props.get(key)
+            matched = False
+            if f is not None:
+                if not f(value):
+                    return False
+                matched = True
+            for rx, pf in patterns:
+                if rx.search(key):
+                    matched = True
+                    if not pf(value):
+                        return False
+            if not matched and extra_check is not None and not extra_check(value):
+                return False
+        return True
+
+    return check
+
+
+@lru_cache(maxsize=1)
+def _fast_check() -> Check | None:
+    try:
+        return _compile(TOPOLOGY)
+    except _Unsupported:  # pragma: no cover - the schema grew a keyword: use jsonschema
+        return None
+
+
+def is_valid(data: Any) -> bool:
+    """Whether ``data`` satisfies the topology schema (fast; no messages)."""
+    check = _fast_check()
+    if check is None:  # pragma: no cover
+        return bool(_validator().is_valid(data))
+    try:
+        return check(data)
+    except RecursionError:  # pragma: no cover - the loader bounds nesting
+        return False
+
+
 def _allowed_keys(schema: dict[str, Any]) -> list[str]:
     return list(schema.get("properties", {}))
 
 
 def validate(doc: Document) -> None:
     """Raise :class:`InputError` for the best-matching schema violation, if any."""
+    if is_valid(doc.data):
+        return
     from jsonschema.exceptions import best_match
 
     validator = _validator()

@@ -15,6 +15,7 @@ deterministic: the same report renders to the same text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import pathlib
@@ -147,6 +148,10 @@ def unique_fingerprints(findings: Iterable[Finding]) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=8)  # one split per source file, not one per finding
 def split_lines(text: str) -> list[str]:
-    """Split like a YAML/JSON parser counts lines (``\\r\\n``, ``\\r`` or ``\\n``)."""
+    """Split like a YAML/JSON parser counts lines (``\\r\\n``, ``\\r`` or ``\\n``).
+
+    The result is cached and shared: do not modify it.
+    """
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
