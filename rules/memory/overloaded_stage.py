@@ -46,7 +46,6 @@ SEVERITY = "error"
 
 def check(ctx: Context) -> Iterator[Fact]:
     a = ctx.analysis
-    flow = ctx.wiring.flow
     for name, p in ctx.topology.processes.items():
         st = a.stages[name]
         u = st.declared_utilisation
@@ -61,7 +60,11 @@ def check(ctx: Context) -> Iterator[Fact]:
             )
         else:
             feeders = sorted(
-                (pred for pred in flow.predecessors(name) if a.stages[pred].declared_out > 0),
+                (
+                    pred
+                    for pred in ctx.wiring.flow.predecessors(name)
+                    if a.stages[pred].declared_out > 0
+                ),
                 key=lambda n: -a.stages[n].declared_out,
             )
             via = ", ".join(f"{f} {fmt_rate(a.stages[f].declared_out)}" for f in feeders[:4])

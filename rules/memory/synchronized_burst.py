@@ -57,6 +57,8 @@ def _where(p: Process) -> Path:
 
 def check(ctx: Context) -> Iterator[Fact]:
     procs = ctx.topology.processes
+    if sum(p.replicas for p in procs.values() if p.period) < 2:
+        return  # fewer than two periodic instances: nothing can be in phase
     flow = ctx.wiring.flow
     groups: dict[tuple[tuple[str, ...], tuple[float, float]], list[str]] = defaultdict(list)
     for q in flow:
