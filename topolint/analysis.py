@@ -317,20 +317,27 @@ class _MemoryModel:
             kind = "parked" if ss is not None and ss.can_send else "none"
         else:
             kind = "queue"
-        key = (kind, id(ss), id(rs), c.transport)  # control-ness follows the sockets
+        connector = _connector(c) if c.transport == "inproc" else None
+        key = (kind, id(ss), id(rs), c.transport, connector)  # control-ness follows the sockets
         hit = self.by_pair.get(key)
         if hit is None:
             size, source = message_size(self.topo, c)
-            okey = (kind, self.opts_of(ss), self.opts_of(rs), c.transport, size)
+            okey = (kind, self.opts_of(ss), self.opts_of(rs), c.transport, size, connector)
             res = self.by_opts.get(okey)
             if res is None:
-                res = self.by_opts[okey] = self._compute(kind, c, ss, rs, size)
+                res = self.by_opts[okey] = self._compute(kind, c, ss, rs, size, connector)
             hit = self.by_pair[key] = (*res, size, source)
         bound, s_share, r_share, kind, size, source = hit
         return ConnectionMemory(c, bound, s_share, r_share, size, source, kind)
 
     def _compute(
-        self, kind: str, c: Connection, ss: Socket | None, rs: Socket | None, size: int | None
+        self,
+        kind: str,
+        c: Connection,
+        ss: Socket | None,
+        rs: Socket | None,
+        size: int | None,
+        connector: str | None,
     ) -> tuple[Bound, Share, Share, str]:
         if kind == "none" or ss is None:
             return _empty_bound(size), Share(), Share(), "none"
@@ -345,7 +352,7 @@ class _MemoryModel:
         ro = self.opts_of(rs)
         assert ro is not None
         transport = c.transport if c.transport in ("tcp", "ipc", "inproc") else "tcp"
-        b = connection_bound(transport, so, ro, size, self.kernel)
+        b = connection_bound(transport, so, ro, size, self.kernel, connector=connector)
         return (b, *self._sides(transport, b, so, ro, size), kind)
 
     def _sides(
@@ -393,6 +400,14 @@ class _MemoryModel:
             kernel_autotuned=rcv_auto,
         )
         return sender, receiver
+
+
+def _connector(c: Connection) -> str | None:
+    """Which side connected (libzmq applies the connecting socket's inproc CONFLATE)."""
+    for side, s in (("sender", c.sender_socket), ("receiver", c.receiver_socket)):
+        if s is not None and any(e is c.endpoint for e in s.connects):
+            return side
+    return None
 
 
 def _empty_bound(size: int | None) -> Bound:
