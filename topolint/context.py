@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from topolint.graph import TopologyGraph
 from topolint.model import Topology
 
 if TYPE_CHECKING:
     from topolint.analysis import Analysis
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -20,6 +23,7 @@ class Context:
     topology: Topology
     wiring: TopologyGraph
     options: dict[str, Any] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def graph(self) -> TopologyGraph:
@@ -31,6 +35,13 @@ class Context:
         from topolint.analysis import analyze
 
         return analyze(self.topology, self.wiring)
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """A result shared by several rules of one run, built on first use (e.g. the
+        end-of-data model, the join analysis)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.options.get(name, default)

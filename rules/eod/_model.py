@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import networkx as nx
 
+from topolint.context import Context
 from topolint.findings import Path
 from topolint.graph import Connection, TopologyGraph
 from topolint.model import Process, Socket, Topology
@@ -398,16 +398,6 @@ class EodModel:
         return dict(out)
 
 
-_CACHE: dict[int, tuple[weakref.ref[TopologyGraph], EodModel]] = {}
-
-
-def model(topology: Topology, wiring: TopologyGraph) -> EodModel:
-    """The end-of-data model of ``wiring`` (built once, shared by the rules of one run)."""
-    hit = _CACHE.get(id(wiring))
-    if hit is not None and hit[0]() is wiring and hit[1].topology is topology:
-        return hit[1]
-    m = EodModel.of(topology, wiring)
-    if len(_CACHE) >= 4:
-        _CACHE.clear()
-    _CACHE[id(wiring)] = (weakref.ref(wiring), m)
-    return m
+def model(ctx: Context) -> EodModel:
+    """The end-of-data model of this run (built once, shared by the end-of-data rules)."""
+    return ctx.memo("eod", lambda: EodModel.of(ctx.topology, ctx.wiring))

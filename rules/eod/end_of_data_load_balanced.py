@@ -57,7 +57,7 @@ def check(ctx: Context) -> Iterator[Fact]:
     topo = ctx.topology
     if not finite(topo):
         return
-    m = model(topo, ctx.wiring)
+    m = model(ctx)
     by_socket: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for c in m.conns:
         ss = c.sender_socket

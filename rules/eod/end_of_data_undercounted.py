@@ -53,7 +53,7 @@ def check(ctx: Context) -> Iterator[Fact]:
         eod = p.end_of_data
         if eod is None or action(p) not in WAITS or eod.wait_for == "all":
             continue
-        m = m or model(topo, ctx.wiring)
+        m = m or model(ctx)
         want = 1 if eod.wait_for == "any" else int(eod.wait_for)
         inst, senders = max(m.instance_producers(p).items(), key=lambda kv: len(kv[1]))
         have = len(senders)

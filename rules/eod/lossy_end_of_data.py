@@ -60,7 +60,7 @@ def check(ctx: Context) -> Iterator[Fact]:
     topo = ctx.topology
     if not finite(topo):
         return
-    m = model(topo, ctx.wiring)
+    m = model(ctx)
     conflated: dict[str, tuple[Socket, Socket]] = {}
     for c in m.conns:
         ss, rs = c.sender_socket, c.receiver_socket

@@ -90,7 +90,7 @@ def check(ctx: Context) -> Iterator[Fact]:
         if sinks and topo.source_format != "fairmq":
             yield _nothing_declared(ctx, sinks)
         return
-    m = model(topo, ctx.wiring)
+    m = model(ctx)
     for u, blocked in m.blocked_sinks().items():
         yield _stop(ctx, m, u, blocked)
     for s in m.ending_sinks():

@@ -50,7 +50,7 @@ def check(ctx: Context) -> Iterator[Fact]:
         eod = p.end_of_data
         if eod is None or eod.timeout is not None or action(p) not in WAITS:
             continue
-        m = m or model(topo, ctx.wiring)
+        m = m or model(ctx)
         producers = m.producers[p.name]
         if not producers:
             continue

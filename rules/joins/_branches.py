@@ -46,7 +46,6 @@ ROOT = -1
 UNBOUNDED = 10**15
 #: Join policies that hold units until their partners arrive.
 MATCHING = frozenset({"key", "order"})
-_CACHE = "_topolint_join_branches"
 #: Request servers: each request is answered on its own, not paired with another input.
 SERVERS = frozenset({"rep", "router"})
 
@@ -627,12 +626,8 @@ def _build(ctx: Context) -> list[Join]:
 
 
 def joins(ctx: Context) -> list[Join]:
-    """Every join of the topology (computed once per wiring, shared by the join rules)."""
-    cached = getattr(ctx.wiring, _CACHE, None)
-    if cached is None:
-        cached = _build(ctx)
-        setattr(ctx.wiring, _CACHE, cached)
-    return cached
+    """Every join of the topology (computed once per run, shared by the join rules)."""
+    return ctx.memo("joins", lambda: _build(ctx))
 
 
 def labels(items: Iterable[JoinInput]) -> str:
