@@ -31,6 +31,8 @@ import zmq
 
 HEADER = struct.Struct("<cHqqd")  # kind, sender id, seq, key, origin (CLOCK_MONOTONIC)
 DATA, EOD, HELLO, ANNOUNCE, ACK = b"D", b"E", b"H", b"W", b"A"
+#: After end-of-data arrives on a control socket, data inputs must be quiet this long (s).
+EOD_SETTLE = 0.2
 NO_SENDER = 0xFFFF
 
 ZTYPES = {
@@ -145,6 +147,8 @@ class Child:
         self.eod_from: list[int] = []
         self.eod_swallowed = 0
         self.eod_complete = False
+        self.eod_settling = False  # end-of-data complete on a control socket, draining data
+        self.last_data = 0.0
         self.eod_timed_out = False
         self.sink_data = 0
         self.sink_first: float | None = None
@@ -428,6 +432,7 @@ class Child:
         if kind == DATA:
             self.record(s, sid, seq)
             self.last_input = now
+            self.last_data = now
             self.progress += 1
             if not drain:
                 self.on_data(s, key, origin)
@@ -440,7 +445,12 @@ class Child:
                 self.eod_count += 1
                 self.eod_from.append(sid)
                 if self.eod_count >= self.eod_wait:
-                    self.on_eod_complete()
+                    if s.data_in or not any(x.data_in for x in self.socks):
+                        self.on_eod_complete()
+                    else:
+                        # End-of-data came on a control socket: it can overtake data still in
+                        # flight on the data sockets. A careful process drains them first.
+                        self.eod_settling = True
         elif kind == HELLO:
             self.answer_hello(s, sid)
 
@@ -791,6 +801,12 @@ class Child:
                     self.on_eod_complete()
                     break
                 deadlines.append(limit)
+            if self.eod_settling and not self.eod_complete:
+                settled = self.last_data + EOD_SETTLE
+                if now >= settled:
+                    self.on_eod_complete()
+                    break
+                deadlines.append(settled)
             gate = self.join_gate()
             if gate != gate_prev or (not registered and polled):
                 want = {s.name for s in polled if not (gate and s.name in gate)}
