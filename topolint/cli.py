@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,68 @@ import typer
 
 from topolint import __version__
 from topolint.errors import InputError, UsageError
+
+_PLAIN_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _coerce_plainly() -> None:
+    """Coerce plain parameters without pydantic.
+
+    Recent typer coerces every parameter value through a pydantic ``TypeAdapter``; importing
+    pydantic for that costs about as much as a whole check of a small file.  This wraps
+    typer's coercion factory: ``str``, ``Path``, ``float``, ``bool`` and ``list[str]``
+    values of the ordinary kind are converted here, and anything else (an unusual value,
+    a range, another type) still goes to typer's own coercion, so behaviour and messages do
+    not change.  A typer without this factory is left alone.
+    """
+    try:
+        from typer import _coercion, core
+
+        original = core.build_runtime_param
+        base = _coercion.RuntimeParam
+    except (ImportError, AttributeError):  # pragma: no cover - other typer versions
+        return
+    if getattr(original, "_topolint_plain", False):
+        return
+    plain = {str, float, bool, Path, list[str]}
+
+    class _Plain(base):  # type: ignore[misc, valid-type]
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            ann = self.annotation
+            if ann is str and isinstance(value, str):
+                return value
+            if ann is bool and isinstance(value, bool):
+                return value
+            if ann is Path and isinstance(value, str) and value:
+                return Path(value)
+            if ann is float and isinstance(value, str) and _PLAIN_FLOAT.fullmatch(value):
+                return float(value)
+            if (
+                ann == list[str]
+                and isinstance(value, list | tuple)
+                and all(isinstance(v, str) for v in value)
+            ):
+                return list(value)
+            fallback = original(_coercion.TypeDescriptor(ann, self.parameter_info, None))
+            return fallback._coerce_value(value, param=param, ctx=ctx)
+
+    def build(descriptor: Any) -> Any:
+        info = descriptor.parameter_info
+        if (
+            descriptor.annotation in plain
+            and descriptor.file_annotation is None
+            and getattr(info, "parser", None) is None
+            and getattr(info, "min", None) is None
+            and getattr(info, "max", None) is None
+        ):
+            return _Plain(annotation=descriptor.annotation, parameter_info=info)
+        return original(descriptor)
+
+    build._topolint_plain = True  # type: ignore[attr-defined]
+    core.build_runtime_param = build
+
+
+_coerce_plainly()
 
 app = typer.Typer(
     name="topolint",

@@ -7,10 +7,12 @@ Rules yield :class:`~topolint.findings.Fact`; the engine adds the rule's name, c
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pkgutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path as FsPath
@@ -25,6 +27,24 @@ from topolint.rule import RuleInfo
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building big, acyclic structures.
+
+    Loading a file and wiring it allocate hundreds of thousands of objects that all stay
+    alive; every collection would walk them again (two thirds of the loading time of a
+    10,000-process file).  Reference counting still frees everything acyclic at once; the
+    collector resumes afterwards, as it was.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @lru_cache(maxsize=1)
@@ -118,6 +138,13 @@ def parse(
     doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True
 ) -> Topology:
     """Validate a loaded document (native or FairMQ) and build its model."""
+    with gc_paused():
+        return _parse(doc, variables, use_environ=use_environ)
+
+
+def _parse(
+    doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True
+) -> Topology:
     from topolint import schema
 
     if not isinstance(doc.data, dict):
@@ -138,14 +165,16 @@ def load(
     display: str | None = None,
 ) -> Topology:
     """Read, validate and model one topology file."""
-    return parse(load_file(FsPath(path), display), variables, use_environ=use_environ)
+    with gc_paused():
+        return parse(load_file(FsPath(path), display), variables, use_environ=use_environ)
 
 
 def loads(
     text: str, file: str = "<string>", variables: Mapping[str, str] | None = None
 ) -> Topology:
     """Parse a topology from text (YAML, or JSON when ``file`` ends in ``.json``)."""
-    return parse(load_text(text, file), variables, use_environ=False)
+    with gc_paused():
+        return parse(load_text(text, file), variables, use_environ=False)
 
 
 def run_rules(topology: Topology, settings: Settings | None = None) -> list[Finding]:
@@ -155,6 +184,11 @@ def run_rules(topology: Topology, settings: Settings | None = None) -> list[Find
     were applied to the other rules' findings; they see what the suppressions did as
     :attr:`SuppressionContext.stale_suppressions`.
     """
+    with gc_paused():
+        return _run_rules(topology, settings)
+
+
+def _run_rules(topology: Topology, settings: Settings | None) -> list[Finding]:
     from topolint.graph import build_graph
 
     settings = settings or Settings()
@@ -463,7 +497,8 @@ def check_paths(
     for file in discover(paths):
         display = _display(file)
         try:
-            doc = load_file(file, display)
+            with gc_paused():
+                doc = load_file(file, display)
             if not is_topology(doc.data) and (scanning or file not in explicit):
                 result.skipped.append(display)
                 continue

@@ -100,14 +100,15 @@ class Connection:
     @property
     def control(self) -> bool:
         """Carries only end-of-data (a dedicated control socket on either side)."""
-        return any(
-            s is not None and s.is_control for s in (self.sender_socket, self.receiver_socket)
+        s, r = self.sender_socket, self.receiver_socket  # hot: no generator here
+        return (s is not None and "data" not in s.carries) or (
+            r is not None and "data" not in r.carries
         )
 
     @property
     def data(self) -> bool:
         """A resolved, well-typed, forward data connection."""
-        return not (self.reply or self.mismatch or self.unresolved or self.control)
+        return not (self.reply or self.mismatch or self.unresolved) and not self.control
 
 
 @dataclass

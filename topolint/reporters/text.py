@@ -48,6 +48,8 @@ class _Style:
 
 def _clean(text: str, keep: str = "\t\n") -> str:
     """Replace control characters (e.g. ESC from a hostile file) with U+FFFD."""
+    if text.isascii() and text.isprintable():  # the usual case, without a per-character walk
+        return text
     return "".join(
         "\ufffd" if unicodedata.category(ch) == "Cc" and ch not in keep else ch for ch in text
     )
@@ -59,6 +61,8 @@ def _width(ch: str) -> int:
 
 def _pad(prefix: str) -> str:
     """Blank space as wide as ``prefix`` on screen (tabs kept as tabs)."""
+    if prefix.isascii():
+        return "".join("\t" if ch == "\t" else " " for ch in prefix)
     return "".join("\t" if ch == "\t" else " " * _width(ch) for ch in prefix)
 
 
