@@ -67,29 +67,21 @@ def _options(s: Socket) -> dict[str, Any]:
 
 def _bound(topo: Topology, c: Connection, size: int, kernel: Any) -> int | None:
     """The static bound for this connection, computed for *this* machine's kernel."""
-    try:
-        from topolint.queue_model import SocketOpts, connection_bound
-    except ImportError:  # pragma: no cover - the model is part of the package
-        return None
+    from topolint.analysis import socket_opts
+    from topolint.queue_model import connection_bound
+
     ss, rs = c.sender_socket, c.receiver_socket
     if ss is None or rs is None or c.mismatch:
         return None
-
-    def opts(s: Socket) -> Any:
-        return SocketOpts(
-            type=s.type,
-            sndhwm=s.sndhwm,
-            rcvhwm=s.rcvhwm,
-            sndbuf=s.sndbuf,
-            rcvbuf=s.rcvbuf,
-            conflate=s.conflate,
-            immediate=s.immediate,
-        )
-
     connector = "sender" if any(e is c.endpoint for e in ss.connects) else "receiver"
     try:
         b = connection_bound(
-            _transport(c.transport), opts(ss), opts(rs), size, kernel, connector=connector
+            _transport(c.transport),
+            socket_opts(ss),
+            socket_opts(rs),
+            size,
+            kernel,
+            connector=connector,
         )
     except ValueError:
         return None
