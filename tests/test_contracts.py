@@ -463,6 +463,70 @@ def test_malformed_schemas_do_not_crash() -> None:
             assert isinstance(incompatibilities(p, c), list)
 
 
+DISCRIMINATED = {
+    "type": "object",
+    "required": ["kind"],
+    "properties": {"kind": {"enum": ["a", "b"]}},
+    "if": {"properties": {"kind": {"const": "a"}}, "required": ["kind"]},
+    "then": {"required": ["x"]},
+    "else": {"required": ["y"]},
+}
+
+
+def _kind(value: Any, *required: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["kind", *required],
+        "properties": {"kind": {"enum": value} if isinstance(value, list) else {"const": value}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("producer", "expected"),
+    [
+        (_kind("a", "x"), OK),
+        (_kind("a"), {("missing-required", "/properties/x")}),
+        (_kind("b", "y"), OK),
+        (_kind("b"), {("missing-required", "/properties/y")}),
+        (_kind(["a", "b"], "x", "y"), OK),
+        (_kind(["a", "b"]), {("unchecked", "")}),  # either side of 'if': not decided
+    ],
+)
+def test_if_then_else_on_a_discriminator(producer: Any, expected: set[tuple[str, str]]) -> None:
+    assert found(producer, DISCRIMINATED) == expected
+
+
+@pytest.mark.parametrize(
+    ("producer", "consumer", "expected"),
+    [
+        ({"type": "string"}, {"not": {"required": ["a"]}}, {("not", "")}),  # strings match
+        ({"type": "object", "properties": {"a": False}}, {"not": {"required": ["a"]}}, OK),
+        (_kind("b"), {"not": {"properties": {"kind": {"const": "a"}}}}, OK),
+        (_kind(["a", "b"]), {"not": {"properties": {"kind": {"const": "a"}}}}, {("not", "")}),
+        ({"enum": [1, 2]}, {"not": {"const": 2}}, {("not", "")}),
+    ],
+)
+def test_not(producer: Any, consumer: Any, expected: set[tuple[str, str]]) -> None:
+    assert found(producer, consumer) == expected
+
+
+def test_wide_inputs() -> None:
+    values = [f"v{i}" for i in range(5000)]
+    (e,) = incompatibilities({"enum": values}, {"enum": values[:-1]})
+    assert e.kind == "enum" and "'v4999'" in e.reason
+    props = {f"p{i}": {"type": "integer"} for i in range(2000)}
+    producer: dict[str, Any] = {"type": "object", "properties": props, "required": list(props)}
+    consumer = copy.deepcopy(producer)
+    consumer["properties"]["p7"] = {"type": "string"}
+    consumer["required"].append("extra")
+    assert found(producer, consumer) == {
+        ("type", "/properties/p7"),
+        ("missing-required", "/properties/extra"),
+    }
+    alternatives = {"anyOf": [{"type": "object", "required": [f"k{i}"]} for i in range(300)]}
+    assert incompatibilities({"type": "object", "required": ["k299"]}, alternatives) == []
+
+
 # --------------------------------------------------------------------------- hypothesis
 
 _NAMES = st.sampled_from(["a", "b", "c", "x/y", "t~1"])

@@ -610,6 +610,7 @@ class _Checker:
         self._opaque: dict[tuple[str, str], _Opaque] = {}
         self._type_atoms: dict[frozenset[str], _TypeAtom] = {}
         self._never: dict[int, bool] = {}
+        self._enum_memo: dict[int, set[int]] = {}
         self._evaluated_memo: dict[int, tuple[set[str], set[str], bool]] = {}
         self._roots_equal: bool | None = None  # computed when first needed
 
@@ -1056,23 +1057,53 @@ class _Checker:
             )
         ]
 
-    def disjoint(self, view: _View, s: Any) -> bool:
-        """Can no producer value (of ``view``) be valid under ``s``?  False if unsure."""
-        if s is False:
+    def disjoint(self, view: _View, s: Any, depth: int = 0) -> bool:
+        """Is no producer value (of ``view``) valid under consumer part ``s``?  False if unsure."""
+        if view.unsat or s is False:
             return True
-        if not isinstance(s, Mapping):
+        if not isinstance(s, Mapping) or depth > _MAX_DEPTH:
             return False
+        values = self.finite_values(view)
+        if values is not None:
+            return all(
+                any(
+                    k not in ("ref", "unchecked") for _, k, _ in self.validate(v, s, self.c_root, 0)
+                )
+                for v in values
+            )
         ptypes = view.types or _ALL_TYPES
         st = _type_set(s.get("type")) if "type" in s else None
         if st is not None and not (st & ptypes):
             return True
-        for kw in ("enum", "const"):
-            vals = [s["const"]] if kw == "const" and "const" in s else s.get("enum")
-            if isinstance(vals, list) and not any(_value_type(v) in ptypes for v in vals):
+        vals = [s["const"]] if "const" in s else s.get("enum")
+        if isinstance(vals, list) and not any(_value_type(v) in ptypes for v in vals):
+            return True
+        ref = s.get("$ref")
+        if isinstance(ref, str):
+            target = self.resolve(ref, self.c_root)
+            found = target is not None and target is not _NOT_FOUND
+            if found and self.disjoint(view, target, depth + 1):
                 return True
-        if "object" not in ptypes or view.unsat:
-            return False
-        return any(self.prop_constraints(view, r)[2] for r in _strs(s.get("required")))
+        if isinstance(s.get("allOf"), list) and any(
+            self.disjoint(view, b, depth + 1) for b in s["allOf"]
+        ):
+            return True
+        for kw in ("anyOf", "oneOf"):
+            branches = s.get(kw)
+            alternatives = branches if isinstance(branches, list) else []
+            if alternatives and all(self.disjoint(view, b, depth + 1) for b in alternatives):
+                return True
+        if not (ptypes & (st or _ALL_TYPES)) <= {"object"}:
+            return False  # s may accept a non-object the producer sends
+        if any(self.prop_constraints(view, r)[2] for r in _strs(s.get("required"))):
+            return True
+        for name, ps in _map(s.get("properties")).items():
+            if name not in view.required:
+                continue
+            alts, _ = self.dnf_list(self.prop_constraints(view, name)[0])
+            if all(self.disjoint(self.view(a), ps, depth + 1) for a in alts):
+                return True
+        return False
 
     def _producer_has(self, view: _View, kw: str, value: Any) -> bool:
         return any(kw in n and self.same(n[kw], value) for n in view.nodes)
@@ -1643,7 +1674,7 @@ class _Checker:
                 )
             )
         enum = s.get("enum")
-        if isinstance(enum, list) and self.canon(v) not in {self.canon(e) for e in enum}:
+        if isinstance(enum, list) and self.canon(v) not in self._enum_keys(enum):
             out.append(
                 _issue(
                     "enum",
@@ -1660,6 +1691,13 @@ class _Checker:
         elif vt == "object":
             out += self._validate_object(v, s, root, d)
         return out
+
+    def _enum_keys(self, enum: list[Any]) -> set[int]:
+        got = self._enum_memo.get(id(enum))
+        if got is None:
+            got = {self.canon(e) for e in enum}
+            self._enum_memo[id(enum)] = got
+        return got
 
     def _validate_number(self, v: int | float, s: Mapping[str, Any]) -> list[_Issue]:
         out: list[_Issue] = []
