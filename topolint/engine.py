@@ -510,8 +510,13 @@ def check_paths(
                 result.files.append(display)
             result.errors.append(e)
             continue
+        try:
+            findings = run_rules(topo, settings)
+        except InputError as e:  # e.g. replicas that multiply into too many connections
+            result.errors.append(e)
+            continue
         result.topologies.append(topo)
-        result.findings.extend(run_rules(topo, settings))
+        result.findings.extend(findings)
     result.findings.sort(key=Finding.sort_key)
     return result
 

@@ -30,6 +30,12 @@ import networkx as nx
 from topolint.findings import Path
 from topolint.model import COMPATIBLE, Endpoint, Process, Socket, Topology
 
+#: Replicas multiply: two processes of 100,000 replicas wired all-to-all are 10^10
+#: connections.  Past these sizes (several times a 30,000-process job) the wiring is refused
+#: as an input error pointing at the cause, instead of exhausting memory.
+MAX_INSTANCES = 200_000
+MAX_CONNECTIONS = 500_000
+
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
 WILDCARD = {"*", "0.0.0.0", "::", ""}
 #: (sender type, receiver type) pairs along which data flows; both orders for symmetric pairs.
@@ -206,6 +212,15 @@ class _Wiring:
 
     def run(self) -> TopologyGraph:
         topo = self.topo
+        total = sum(p.replicas for p in topo.processes.values())
+        if total > MAX_INSTANCES:
+            biggest = max(topo.processes.values(), key=lambda p: p.replicas)
+            raise topo.document.error(
+                f"the processes have {total:,} instances in all (replicas included), more than "
+                f"the {MAX_INSTANCES:,} topolint analyses in one topology; {biggest.name} alone "
+                f"has {biggest.replicas:,}",
+                (*biggest.path, "replicas"),
+            )
         for p in topo.processes.values():
             for i, inst in enumerate(p.instances()):
                 self.g.add_node(
@@ -290,7 +305,19 @@ class _Wiring:
         for b in found:
             self.connect(p, s, b.process, b.socket, e, b.endpoint)
 
+    def budget(self, added: int, e: Endpoint, what: str) -> None:
+        """Refuse wiring that would exceed :data:`MAX_CONNECTIONS` (an input error at ``e``)."""
+        total = len(self.tg.connections) + added
+        if total > MAX_CONNECTIONS:
+            raise self.topo.document.error(
+                f"{what} adds {added:,} connections ({total:,} so far), more than the "
+                f"{MAX_CONNECTIONS:,} topolint analyses in one topology: replicas multiply "
+                "connections; declare fewer replicas or split the topology",
+                e.path,
+            )
+
     def unresolved(self, p: Process, s: Socket, e: Endpoint) -> None:
+        self.budget(p.replicas, e, f"{s.id} -> {e.text}")
         node = f"?{e.text}"
         if node not in self.g:
             self.g.add_node(node, kind="unresolved", process=None, replica=None, host=e.host)
@@ -312,8 +339,11 @@ class _Wiring:
         mismatch = t.type not in COMPATIBLE.get(s.type, frozenset())
         bidi = frozenset({s.type, t.type}) in BIDIRECTIONAL and not mismatch
         sp, ss, rp, rs = fwd
-        for si in sp.instances():
-            for ri in rp.instances():
+        senders, receivers = sp.instances(), rp.instances()
+        added = len(senders) * len(receivers) * (2 if bidi else 1)
+        self.budget(added, e, f"wiring {ss.id} to {rs.id} ({len(senders):,} x {len(receivers):,})")
+        for si in senders:
+            for ri in receivers:
                 if si == ri:
                     continue
                 self.add(si, ri, ss, rs, e, bind_e, mismatch=mismatch)

@@ -26,6 +26,14 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Byte-order marks YAML allows (UTF-32 before UTF-16: their little-endian marks overlap).
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 MAX_DEPTH = 200
 #: Alias expansion may add at most this many nodes beyond the document's own size.
 ALIAS_BUDGET = 100_000
@@ -215,6 +223,39 @@ def _short(text: str, limit: int = 80) -> str:
     return r if len(r) <= limit else r[: limit - 5] + "…" + r[-3:]
 
 
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` before anything recurses into it.
+
+    libyaml's composer recurses in C (a few ten thousand levels overflow the stack) and its
+    scanner re-examines every open flow level for each token (quadratic in the depth).
+    Streaming the parser's events, which neither recurses nor expands aliases, and stopping
+    at the first level too deep keeps both bounded: linear in the size of the text.
+    """
+    loader = _Loader(text)
+    open_, close = _OPEN, _CLOSE
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None:
+                return
+            cls = event.__class__
+            if cls in open_:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    m = event.start_mark
+                    line, col = (m.line + 1, m.column + 1) if m is not None else (1, 1)
+                    raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, line, col)
+            elif cls in close:
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def _count_nodes(node: yaml.Node, limit: int) -> int:
     """Count distinct nodes (aliases count once), iteratively; stop past ``limit``."""
     seen: set[int] = set()
@@ -258,16 +299,38 @@ def read_text(path: FsPath, display: str) -> str:
         raw = path.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read file: {e.strerror or e}", display) from None
-    if b"\x00" in raw[:8192]:
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec)
+            except UnicodeDecodeError as e:
+                raise InputError(
+                    f"file is not valid {codec.upper()} text (byte {e.start + len(bom)})", display
+                ) from None
+    head = raw[:8192]
+    if b"\x00" in head:
+        if len(head) >= 4 and (
+            head[1::2].count(0) > len(head) // 4 or head[::2].count(0) > len(head) // 4
+        ):
+            raise InputError(
+                "file looks UTF-16 encoded without a byte-order mark: save it as UTF-8",
+                display,
+                1,
+                1,
+            )
         raise InputError("binary file, expected YAML or JSON text", display, 1, 1)
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InputError("file is not valid UTF-8 text", display, line, col) from None
+        raise InputError(
+            f"file is not valid UTF-8 text (byte 0x{raw[e.start]:02x}; Latin-1 or another "
+            "legacy encoding?): save it as UTF-8",
+            display,
+            line,
+            col,
+        ) from None
 
 
 def load_text(text: str, file: str, fmt: str | None = None) -> Document:
@@ -289,11 +352,20 @@ def load_text(text: str, file: str, fmt: str | None = None) -> Document:
         # A valid JSON text holds literal tabs only as whitespace: YAML does not like them.
         text = text.replace("\t", " ")
     try:
+        _check_depth(text, file)
         loader = _CachingLoader(text)
         try:
             node = loader.get_single_node()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as e:
+        pos = e.position if isinstance(e.position, int) else 0
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        what = f"character #x{e.character:04x}" if isinstance(e.character, int) else "character"
+        raise InputError(
+            f"invalid YAML: unacceptable {what}: {e.reason}", file, line, col
+        ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"

@@ -144,11 +144,17 @@ def _finding(f: Finding, report: Report, style: _Style) -> list[str]:
 def _summary(report: Report, style: _Style) -> list[str]:
     counts = report.counts()
     total = len(report.findings)
-    if total == 0:
+    errors = report.extra.get("errors")
+    broken = len(errors) if isinstance(errors, list) else 0
+    if total == 0 and broken:  # an input error is not a pass
+        out = [style(f"{_plural(broken, 'file')} could not be checked.", RED, BOLD)]
+    elif total == 0:
         out = [style("All checks passed.", GREEN, BOLD)]
     else:
         shown = [_plural(n, sev) for sev, n in counts.items() if n]
         out = [style(f"Found {_plural(total, 'problem')} ({', '.join(shown)}).", BOLD)]
+        if broken:
+            out.append(style(f"{_plural(broken, 'file')} could not be checked.", RED, BOLD))
     suppressed = report.extra.get("suppressed")
     if isinstance(suppressed, int) and suppressed > 0:
         out.append(f"{_plural(suppressed, 'finding')} suppressed.")
