@@ -109,7 +109,7 @@ def check(ctx: Context) -> Iterator[Fact]:
             extra += f"; {n} connection{'s' if n != 1 else ''} with no high-water mark at all"
         yield Fact(
             f"process {who} can hold {amount} of queued messages, over its memory_limit of "
-            f"{fmt_bytes(p.memory_limit)} ({m.known_bytes / p.memory_limit:.1f}x): "
+            f"{fmt_bytes(p.memory_limit)} ({m.known_bytes / max(p.memory_limit, 1):.1f}x): "
             f"{_breakdown(m)}; largest: {'; '.join(contributors)}{extra}",
             path=(*p.path, "memory_limit"),
             subject=(m.name,),
