@@ -639,9 +639,14 @@ def test_a_schema_satisfies_itself(schema: dict[str, Any]) -> None:
 def test_a_schema_satisfies_itself_spelled_differently(schema: dict[str, Any]) -> None:
     # structurally different but equivalent: exercises every keyword check, not the
     # shortcut for identical schemas
+    # (beyond 64 producer alternatives the checker says "unchecked": not an alarm)
     other = _wrapped(schema, root=True)
-    assert incompatibilities(schema, other) == []
-    assert incompatibilities(other, schema) == []
+    assert _alarms(incompatibilities(schema, other)) == []
+    assert _alarms(incompatibilities(other, schema)) == []
+
+
+def _alarms(found: list[Incompatibility]) -> list[Incompatibility]:
+    return [i for i in found if i.kind != "unchecked"]
 
 
 @_SETTINGS
