@@ -55,6 +55,10 @@ HOSTILE_VALUES = st.one_of(
         [
             "-1kB",
             "1e999",
+            "1e308",
+            "1e308/s",
+            "1e-308s",
+            2.2250738585072014e-308,
             "10 parsecs",
             "${NOPE_NEVER_SET}",
             "${A:-",

@@ -52,7 +52,7 @@ def check(ctx: Context) -> Iterator[Fact]:
         if u is None or u <= 1.0 + 1e-9 or not p.service_time:
             continue
         serve = f"{p.replicas} replica{'s' if p.replicas != 1 else ''} x 1/{fmt_seconds(p.service_time)}"
-        need = math.ceil(st.declared_load * p.service_time - 1e-9)
+        need = math.ceil(min(st.declared_load * p.service_time, 1e18) - 1e-9)  # inf: 1e308/s
         if st.source:
             msg = (
                 f"source {name} is declared to emit {fmt_rate(st.declared_load)} but {serve} "
