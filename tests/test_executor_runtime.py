@@ -371,10 +371,12 @@ def test_key_join_with_a_filtering_input_holds_unmatched_units() -> None:
 
 
 def test_key_join_timeout_expires_unmatched_units() -> None:
-    plan = join_plan("key", None, 0.1)
-    # Wait for a third end-of-data that never comes, giving up 0.5 s after the last input:
-    # every unit (at most 0.1 s old then) has expired by construction, whatever the timing.
-    plan.instance("merge").behaviour.end_of_data = EndOfDataPlan("forward", 3, timeout=0.5)
+    plan = join_plan("key", None, 3.0)
+    # Wait for a third end-of-data that never comes, giving up 3.5 s after the last input:
+    # every unit (at most 3 s old then) has expired by construction, whatever the timing;
+    # 3 s is long enough for partners to meet even when the two sources start far apart
+    # on a loaded machine.
+    plan.instance("merge").behaviour.end_of_data = EndOfDataPlan("forward", 3, timeout=3.5)
     report = build_report(execute(plan))
     (j,) = report["joins"]
     assert j["matches"] == 30
