@@ -180,10 +180,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Machine: {machine()}. Median of {args.runs} runs.\n")
         print(
             "| processes | channels | file | command | wall s (median) | min–max s "
-            "| CPU s | peak RSS MiB | × floor |"
+            "| CPU s | peak RSS MiB | × floor (wall) | × floor (CPU) |"
         )
-        print("| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+        print("| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         floor: float | None = None
+        floor_cpu: float | None = None
         for size in sizes:
             file, processes, channels = topology_file(size, folder)
             kb = file.stat().st_size / 1024
@@ -197,14 +198,14 @@ def main(argv: list[str] | None = None) -> int:
                 cpu = statistics.median(s.cpu for s in samples)
                 rss = max(s.rss_kb for s in samples) / 1024
                 if command == "floor":
-                    floor = wall
+                    floor, floor_cpu = wall, cpu
                 ratio = f"{wall / floor:.2f}" if floor and command != "python" else ""
-                what = command if command not in ("python", "floor") else command
+                ratio_cpu = f"{cpu / floor_cpu:.2f}" if floor_cpu and command != "python" else ""
                 shown = "—" if command in ("python", "floor") else f"{kb:,.0f} kB"
                 print(
-                    f"| {processes:,} | {channels:,} | {shown} | {what} | {wall:.3f} "
+                    f"| {processes:,} | {channels:,} | {shown} | {command} | {wall:.3f} "
                     f"| {min(s.wall for s in samples):.3f}–{max(s.wall for s in samples):.3f} "
-                    f"| {cpu:.3f} | {rss:.0f} | {ratio} |",
+                    f"| {cpu:.3f} | {rss:.0f} | {ratio} | {ratio_cpu} |",
                     flush=True,
                 )
     return 0
