@@ -221,9 +221,12 @@ def test_schema_refs_are_never_fetched_nor_read(
     secret.write_text('{"type": "object", "required": ["' + token + '"]}')
     folder = tmp_path / "topo"
     folder.mkdir()
+    (folder / "link.json").symlink_to(secret)
     f = folder / "t.yaml"
     f.write_text(
         "topolint: 1\nname: refs\nmessages:\n"
+        "  e: {max_size: 1kB, key: id, schema: '../secret.json'}\n"
+        "  f: {max_size: 1kB, key: id, schema: 'link.json'}\n"
         f"  a: {{max_size: 1kB, key: id, schema: {{$ref: '{url}/a.json'}}}}\n"
         f"  b: {{max_size: 1kB, key: id, schema: {{$ref: '../secret.json'}}}}\n"
         f"  c: {{max_size: 1kB, key: id, schema: {{$ref: 'file://{secret}'}}}}\n"
@@ -237,9 +240,51 @@ def test_schema_refs_are_never_fetched_nor_read(
         "    sockets:\n"
         "      a: {type: pull, connect: src.a, receives: b}\n"
         "      b: {type: pull, connect: src.b, receives: c}\n"
+        "  other:\n    owner: c\n    sockets:\n"
+        "      e: {type: pull, connect: 'tcp://127.0.0.1:7003', receives: e}\n"
+        "      f: {type: pull, connect: 'tcp://127.0.0.1:7004', receives: f}\n"
+        "  more:\n    owner: a\n    sockets:\n"
+        "      e: {type: push, bind: 'tcp://127.0.0.1:7003', sends: a}\n"
+        "      f: {type: push, bind: 'tcp://127.0.0.1:7004', sends: a}\n"
     )
     for fmt in ("text", "json", "sarif"):
         r = check(f, "--format", fmt)
         assert_well_behaved(r, str(f))
         assert token not in r.stdout + r.stderr
+    r = check(f)
+    assert r.stdout.count("outside the project folder") >= 2, r.stdout  # ../ and the symlink
     assert hits == [], f"topolint fetched {hits}"
+
+
+def test_a_plain_check_stays_lean() -> None:
+    """What a plain check does not need is not imported: no jsonschema for a valid file, no
+    pydantic (typer's coercion), no rendering, no executor, no other reporter."""
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "topolint",
+            "check",
+            "fixtures/talk/pipeline.yaml",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=TIMEOUT,
+    )
+    assert r.returncode in (0, 1), r.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if "|" in line}
+    for module in (
+        "jsonschema",
+        "pydantic",
+        "zmq",
+        "pygraphviz",
+        "topolint.render",
+        "topolint.executor",
+        "topolint.reporters.sarif",
+        "topolint.reporters.junit",
+    ):
+        assert module not in imported, f"{module} imported by a plain check"
+    assert "topolint.reporters" in imported
