@@ -215,7 +215,7 @@ def analyze(
     """Throughput, latency and per-connection / per-process memory bounds."""
     from topolint.analysis import analyze as run_analysis
     from topolint.analysis import render_text
-    from topolint.engine import load
+    from topolint.engine import gc_paused, load
     from topolint.graph import build_graph
 
     if format not in ("text", "json"):
@@ -227,7 +227,8 @@ def analyze(
         from topolint.queue_model import Kernel
 
         topo.kernel = Kernel.from_host()
-    result = run_analysis(topo, build_graph(topo))
+    with gc_paused():  # hundreds of thousands of live objects: see engine.gc_paused
+        result = run_analysis(topo, build_graph(topo))
     if format == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
