@@ -9,6 +9,7 @@ limit.  Each must end in findings (exit 0/1) or one clear input error (exit 2, w
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import resource
@@ -288,3 +289,31 @@ def test_a_plain_check_stays_lean() -> None:
     ):
         assert module not in imported, f"{module} imported by a plain check"
     assert "topolint.reporters" in imported
+
+
+def _fan(n: int) -> str:
+    return (
+        "topolint: 1\nname: fan\nmessages:\n  m: {max_size: 1kB}\nprocesses:\n"
+        f"  src:\n    replicas: {n}\n    rate: 1000/s\n    end_of_data: emit\n    sockets:\n"
+        "      out: {type: push, connect: mid.in, sends: m}\n"
+        "      pub: {type: pub, bind: 'tcp://*:6000', sends: m}\n"
+        "  mid:\n    service_time: 1s\n    sockets:\n"
+        "      in: {type: pull, bind: 'tcp://*:5555', receives: m, rcvhwm: 0}\n"
+        "      pub: {type: pub, bind: 'tcp://*:6001', sends: m}\n"
+        f"  subs:\n    replicas: {n}\n    sockets:\n"
+        "      in: {type: sub, connect: mid.pub, receives: m}\n"
+    )
+
+
+def test_messages_do_not_list_every_peer(tmp_path: Path) -> None:
+    """No quadratic output: ten times the replicas, about the same longest message."""
+    longest = {}
+    for n in (200, 2000):
+        f = tmp_path / f"fan{n}.yaml"
+        f.write_text(_fan(n))
+        r = check(f, "--format", "json")
+        assert_well_behaved(r, str(f))
+        findings = json.loads(r.stdout)["findings"]
+        assert findings
+        longest[n] = max(len(x["message"]) + len(x.get("fix") or "") for x in findings)
+    assert longest[2000] <= 2 * longest[200] + 200, longest
