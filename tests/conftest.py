@@ -14,7 +14,9 @@ if not SHARED.exists():  # CI clones next to a copy of shared/
     SHARED = Path(os.environ.get("TOPOLINT_SHARED", ROOT.parent / "shared"))
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real entry point (``python -m topolint``) in a subprocess."""
     full_env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
     full_env.update(env or {})

@@ -21,7 +21,9 @@ from .conftest import FIXTURES, SHARED
 RULES = catalogue()
 NON_RULE_DIRS = {"talk", "clean", "contracts", "diff"}
 SPEC_NAMES = set(
-    re.findall(r"`([a-z]+(?:-[a-z]+)+)`", (SHARED / "SPEC.md").read_text()) if (SHARED / "SPEC.md").exists() else []
+    re.findall(r"`([a-z]+(?:-[a-z]+)+)`", (SHARED / "SPEC.md").read_text())
+    if (SHARED / "SPEC.md").exists()
+    else []
 )
 
 
@@ -57,8 +59,14 @@ def test_docs_complete(rule) -> None:
 def test_spec_rule_names_are_all_implemented() -> None:
     implemented = {r.name for r in RULES}
     spec_rules = {
-        "socket-type-mismatch", "unresolved-endpoint", "endpoint-conflict", "dead-output",
-        "sub-without-subscription", "pair-with-many-peers", "blocking-cycle", "inproc-across-processes",
+        "socket-type-mismatch",
+        "unresolved-endpoint",
+        "endpoint-conflict",
+        "dead-output",
+        "sub-without-subscription",
+        "pair-with-many-peers",
+        "blocking-cycle",
+        "inproc-across-processes",
     }
     assert spec_rules <= implemented
 
@@ -77,7 +85,10 @@ def test_bad_fixture_fires_and_matches_snapshot(rule) -> None:
     findings = run_rules(topo, _only(rule.name))
     assert findings, f"{rule.name} does not fire on {bad.name}"
     assert {f.rule for f in findings} == {rule.name}
-    text = "".join(f"{f.code} {f.rule} {f.file}:{f.line}:{f.column} {f.element} {f.message}\n" for f in findings)
+    text = "".join(
+        f"{f.code} {f.rule} {f.file}:{f.line}:{f.column} {f.element} {f.message}\n"
+        for f in findings
+    )
     snap = bad.with_name("bad.expected")
     if os.environ.get("TOPOLINT_UPDATE_SNAPSHOTS") or not snap.exists():
         snap.write_text(text)

@@ -306,7 +306,9 @@ class _Builder:
             return [self.endpoint(path, value, bind)]
         return [self.endpoint((*path, i), v, bind) for i, v in enumerate(value)]
 
-    def socket(self, pname: str, name: str, data: dict[str, Any], path: Path, defaults: dict[str, Any]) -> Socket:
+    def socket(
+        self, pname: str, name: str, data: dict[str, Any], path: Path, defaults: dict[str, Any]
+    ) -> Socket:
         if "." in name or "[" in name:
             raise self.err(path, f"socket name {name!r} must not contain '.' or '['")
         s = Socket(name=name, process=pname, type=data["type"], path=path, declared=frozenset(data))
@@ -353,9 +355,13 @@ class _Builder:
             try:
                 p.replicas = int(text)
             except (TypeError, ValueError):
-                raise self.err((*path, "replicas"), f"invalid replicas {raw!r}: expected an integer") from None
+                raise self.err(
+                    (*path, "replicas"), f"invalid replicas {raw!r}: expected an integer"
+                ) from None
             if not 1 <= p.replicas <= MAX_REPLICAS:
-                raise self.err((*path, "replicas"), f"replicas must be between 1 and {MAX_REPLICAS}")
+                raise self.err(
+                    (*path, "replicas"), f"replicas must be between 1 and {MAX_REPLICAS}"
+                )
         if "memory_limit" in data:
             p.memory_limit = self.unit((*path, "memory_limit"), data["memory_limit"], parse_size)
         if "rate" in data:
@@ -377,7 +383,9 @@ class _Builder:
             p.end_of_data = EndOfData(
                 eod["action"],
                 wait_for=eod.get("wait_for", "all"),
-                timeout=None if timeout is None else self.unit((*epath, "timeout"), timeout, parse_duration),
+                timeout=None
+                if timeout is None
+                else self.unit((*epath, "timeout"), timeout, parse_duration),
                 path=epath,
             )
         join = data.get("join")
@@ -388,13 +396,17 @@ class _Builder:
                 inputs=list(join.get("inputs", [])),
                 match=join["match"],
                 max_pending=join.get("max_pending"),
-                timeout=None if timeout is None else self.unit((*jpath, "timeout"), timeout, parse_duration),
+                timeout=None
+                if timeout is None
+                else self.unit((*jpath, "timeout"), timeout, parse_duration),
                 on_timeout=join.get("on_timeout"),
                 path=jpath,
             )
             for i, inp in enumerate(p.join.inputs):
                 if inp not in data.get("sockets", {}):
-                    raise self.err((*jpath, "inputs", i), f"join input {inp!r} is not a socket of {name!r}")
+                    raise self.err(
+                        (*jpath, "inputs", i), f"join input {inp!r} is not a socket of {name!r}"
+                    )
         for sname, sdata in (data.get("sockets") or {}).items():
             p.sockets[sname] = self.socket(name, sname, sdata, (*path, "sockets", sname), defaults)
         return p
