@@ -36,15 +36,30 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
     r = _run([str(py), "-m", "pip", "install", "-q", str(wheel)], tmp_path)
-    if r.returncode != 0 and ("Could not find a version" in r.stderr or "NewConnectionError" in r.stderr):
+    if r.returncode != 0 and (
+        "Could not find a version" in r.stderr or "NewConnectionError" in r.stderr
+    ):
         pytest.skip(f"cannot install dependencies from the registry: {r.stderr[-300:]}")
     assert r.returncode == 0, r.stderr[-2000:]
     exe = env_dir / "bin" / "topolint"
     r = _run([str(exe), "rules", "--format", "json"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert sorted(x["name"] for x in json.loads(r.stdout)) == sorted(x.name for x in catalogue())
-    r = _run([str(py), "-m", "topolint", "check", str(FIXTURES / "talk" / "pipeline.yaml"), "--format", "json"], tmp_path)
+    r = _run(
+        [
+            str(py),
+            "-m",
+            "topolint",
+            "check",
+            str(FIXTURES / "talk" / "pipeline.yaml"),
+            "--format",
+            "json",
+        ],
+        tmp_path,
+    )
     assert r.returncode in (0, 1), r.stderr
     assert "findings" in json.loads(r.stdout)
-    r = _run([str(py), "-c", "import topolint.rules, topolint; print(topolint.rules.__file__)"], tmp_path)
+    r = _run(
+        [str(py), "-c", "import topolint.rules, topolint; print(topolint.rules.__file__)"], tmp_path
+    )
     assert str(env_dir) in r.stdout, "the installed wheel ships the rules as topolint.rules"
