@@ -369,6 +369,10 @@ def load_text(text: str, file: str, fmt: str | None = None) -> Document:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"
+        if "maximum nesting depth" in problem:  # libyaml's own limit (PyYAML >= 6.0.4)
+            problem = f"nesting deeper than {MAX_DEPTH} levels"
+            if mark is not None:
+                raise InputError(problem, file, mark.line + 1, mark.column + 1) from None
         if mark is None:
             raise InputError(f"invalid YAML: {problem}", file) from None
         raise InputError(f"invalid YAML: {problem}", file, mark.line + 1, mark.column + 1) from None
