@@ -43,20 +43,8 @@ import yaml
 from topolint.errors import InputError
 from topolint.findings import Path, Position
 from topolint.loader import Document
+from topolint.sockets import SOCKET_TYPES
 
-SOCKET_TYPES = (
-    "push",
-    "pull",
-    "pub",
-    "sub",
-    "xpub",
-    "xsub",
-    "req",
-    "rep",
-    "dealer",
-    "router",
-    "pair",
-)
 METHODS = ("bind", "connect")
 TRANSPORTS = ("default", "zeromq", "shmem", "nanomsg", "ofi")
 #: FairMQ's defaults (``fair::mq::Channel``).

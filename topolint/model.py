@@ -19,31 +19,14 @@ from topolint.errors import InputError
 from topolint.findings import Path
 from topolint.loader import Document
 from topolint.queue_model import Kernel
+from topolint.sockets import BLOCKING as BLOCKING  # re-exported: rules import them from here
+from topolint.sockets import COMPATIBLE as COMPATIBLE
+from topolint.sockets import LOSSY as LOSSY
+from topolint.sockets import RECEIVERS as RECEIVERS
+from topolint.sockets import SENDERS as SENDERS
 from topolint.units import parse_duration, parse_rate, parse_size
 
 T = TypeVar("T")
-
-#: Which socket types send data, receive data, or both.
-SENDERS = {"push", "pub", "xpub", "req", "rep", "dealer", "router", "pair"}
-RECEIVERS = {"pull", "sub", "xsub", "req", "rep", "dealer", "router", "pair"}
-#: Valid peer types (libzmq's socket_base compatibility table).
-COMPATIBLE: dict[str, frozenset[str]] = {
-    "push": frozenset({"pull"}),
-    "pull": frozenset({"push"}),
-    "pub": frozenset({"sub", "xsub"}),
-    "xpub": frozenset({"sub", "xsub"}),
-    "sub": frozenset({"pub", "xpub"}),
-    "xsub": frozenset({"pub", "xpub"}),
-    "req": frozenset({"rep", "router"}),
-    "rep": frozenset({"req", "dealer"}),
-    "dealer": frozenset({"rep", "dealer", "router"}),
-    "router": frozenset({"req", "dealer", "router"}),
-    "pair": frozenset({"pair"}),
-}
-#: Socket types that block the sender when the peer's queue is full.
-BLOCKING = {"push", "pair", "dealer", "req", "rep"}
-#: Socket types that may silently drop messages when a peer's queue is full.
-LOSSY = {"pub", "xpub", "router"}
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 DEFAULT_HWM = 1000

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from topolint.sockets import SOCKET_TYPES as FORMAT_SOCKET_TYPES
+
 __all__ = [
     "IN_BATCH_SIZE",
     "OUT_BATCH_SIZE",
@@ -58,10 +60,9 @@ _TCP_MSS_DEFAULT = 536
 #: Default HWM of libzmq (``options.cpp``).
 DEFAULT_HWM = 1000
 
-SOCKET_TYPES = frozenset(
-    {"push", "pull", "pub", "sub", "xpub", "xsub", "req", "rep", "dealer", "router", "pair"}
-    # draft / less common types, accepted so that callers can pass what libzmq knows
-    | {"stream", "radio", "dish", "client", "server", "gather", "scatter", "channel", "peer"}
+#: Every type libzmq knows: format 1's plus the draft / less common ones.
+SOCKET_TYPES = frozenset(FORMAT_SOCKET_TYPES) | frozenset(
+    {"stream", "radio", "dish", "client", "server", "gather", "scatter", "channel", "peer"}
 )
 
 #: Socket types that honour ZMQ_CONFLATE (``socket_base.cpp::get_effective_conflate_option``).

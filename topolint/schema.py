@@ -14,20 +14,8 @@ from typing import Any
 
 from topolint.errors import InputError
 from topolint.loader import Document
+from topolint.sockets import SOCKET_TYPES
 
-SOCKET_TYPES = [
-    "push",
-    "pull",
-    "pub",
-    "sub",
-    "xpub",
-    "xsub",
-    "req",
-    "rep",
-    "dealer",
-    "router",
-    "pair",
-]
 EOD_ACTIONS = ["emit", "forward", "consume", "none"]
 ENCODINGS = ["json", "msgpack", "protobuf", "pickle", "raw"]
 SYNC = ["none", "sleep", "handshake", "subscription-events", "welcome"]
@@ -82,7 +70,7 @@ SOCKET_OPTIONS: dict[str, Any] = {
 
 SOCKET = _obj(
     {
-        "type": {"enum": SOCKET_TYPES},
+        "type": {"enum": list(SOCKET_TYPES)},
         "bind": _endpoints,
         "connect": _endpoints,
         "sends": {"type": "string"},

@@ -25,19 +25,6 @@ SOCKET_OPTIONS = (
     "maxmsgsize",
     "subscribe",  # list of prefixes (SUB/XSUB); None or [] = no subscription
 )
-SOCKET_TYPES = (
-    "push",
-    "pull",
-    "pub",
-    "sub",
-    "xpub",
-    "xsub",
-    "req",
-    "rep",
-    "dealer",
-    "router",
-    "pair",
-)
 #: Roles: ``out`` sends data, ``in`` receives data, ``both`` does both (DEALER/ROUTER/PAIR
 #: used in both directions), ``control-out``/``control-in`` carry only end-of-data.
 ROLES = ("out", "in", "both", "control-out", "control-in", "none")
