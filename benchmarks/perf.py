@@ -20,9 +20,10 @@ Commands:
 * ``check-jsonschema``: ``check-jsonschema --schemafile <topolint schema> FILE``, the
   plain schema validation users would otherwise reach for (no rules at all).
 
-The table is Markdown, ready for ``docs/performance.md``.  The first size of each command
-gets one unmeasured warm-up run, and the children run with byte-code caching on (as an
-installed package has it), whatever ``PYTHONDONTWRITEBYTECODE`` says.
+The table is Markdown, ready for ``docs/performance.md``.  The commands of one size run
+round-robin (run 1 of each, run 2 of each, ...), so that load from elsewhere hits them
+alike; the first size gets one unmeasured warm-up round; the children run with byte-code
+caching on (as an installed package has it), whatever ``PYTHONDONTWRITEBYTECODE`` says.
 """
 
 from __future__ import annotations
@@ -188,15 +189,21 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             file, processes, channels = topology_file(size, folder)
             kb = file.stat().st_size / 1024
-            for command in commands:
-                if command in ("python", "floor") and size != sizes[0]:
-                    continue
-                samples = [
-                    measure(argv_for(command, file, schema), args.timeout) for _ in range(args.runs)
-                ]
-                wall = statistics.median(s.wall for s in samples)
-                cpu = statistics.median(s.cpu for s in samples)
-                rss = max(s.rss_kb for s in samples) / 1024
+            here = [c for c in commands if size == sizes[0] or c not in ("python", "floor")]
+            argvs = {c: argv_for(c, file, schema) for c in here}
+            if size == sizes[0]:
+                for c in here:  # warm-up: byte code and file caches
+                    measure(argvs[c], args.timeout)
+            # Round-robin: a burst of load elsewhere hits every command alike, not one.
+            samples: dict[str, list[Sample]] = {c: [] for c in here}
+            for _ in range(args.runs):
+                for c in here:
+                    samples[c].append(measure(argvs[c], args.timeout))
+            for command in here:
+                got = samples[command]
+                wall = statistics.median(s.wall for s in got)
+                cpu = statistics.median(s.cpu for s in got)
+                rss = max(s.rss_kb for s in got) / 1024
                 if command == "floor":
                     floor, floor_cpu = wall, cpu
                 ratio = f"{wall / floor:.2f}" if floor and command != "python" else ""
@@ -204,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 shown = "—" if command in ("python", "floor") else f"{kb:,.0f} kB"
                 print(
                     f"| {processes:,} | {channels:,} | {shown} | {command} | {wall:.3f} "
-                    f"| {min(s.wall for s in samples):.3f}–{max(s.wall for s in samples):.3f} "
+                    f"| {min(s.wall for s in got):.3f}–{max(s.wall for s in got):.3f} "
                     f"| {cpu:.3f} | {rss:.0f} | {ratio} | {ratio_cpu} |",
                     flush=True,
                 )
