@@ -36,6 +36,8 @@ _NUM = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QTY = re.compile(rf"^\s*({_NUM})\s*([A-Za-zµ]*)\s*$")
 _RATE = re.compile(rf"^\s*({_NUM})\s*(?:/\s*([A-Za-zµ]+))?\s*$")
 MAX_SIZE = 2**62
+MAX_RATE = 1e12  # messages per second: far beyond any network, far from float overflow
+MAX_DURATION = 1e9  # seconds (about 31 years)
 
 
 def _split(text: str, what: str, units: dict[str, float] | dict[str, int]) -> tuple[float, str]:
@@ -56,6 +58,12 @@ def _finite(value: float, text: object, what: str) -> float:
         raise ValueError(f"invalid {what} {text!r}: not a finite number")
     if value < 0:
         raise ValueError(f"invalid {what} {text!r}: must not be negative")
+    return value
+
+
+def _at_most(value: float, limit: float, text: object, what: str) -> float:
+    if value > limit:
+        raise ValueError(f"invalid {what} {text!r}: larger than {limit:g}")
     return value
 
 
@@ -101,7 +109,7 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}: expected e.g. '1ms', '2s'")
     if isinstance(value, (int, float)):
-        return _finite(float(value), value, "duration")
+        return _at_most(_finite(float(value), value, "duration"), MAX_DURATION, value, "duration")
     if not isinstance(value, str):
         raise ValueError(f"invalid duration {value!r}: expected e.g. '1ms', '2s'")
     number, unit = _split(value, "duration", DURATION_UNITS)
@@ -111,7 +119,9 @@ def parse_duration(value: object) -> float:
         raise ValueError(
             f"invalid duration unit {unit!r} in {value!r}: expected one of {_units(DURATION_UNITS)}"
         )
-    return _finite(number * DURATION_UNITS[unit], value, "duration")
+    return _at_most(
+        _finite(number * DURATION_UNITS[unit], value, "duration"), MAX_DURATION, value, "duration"
+    )
 
 
 def parse_rate(value: object) -> float:
@@ -123,7 +133,7 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"invalid rate {value!r}: expected e.g. '1000/s'")
     if isinstance(value, (int, float)):
-        return _finite(float(value), value, "rate")
+        return _at_most(_finite(float(value), value, "rate"), MAX_RATE, value, "rate")
     if not isinstance(value, str):
         raise ValueError(f"invalid rate {value!r}: expected e.g. '1000/s'")
     m = _RATE.match(value)
@@ -135,7 +145,7 @@ def parse_rate(value: object) -> float:
         raise ValueError(
             f"invalid rate unit {unit!r} in {value!r}: expected one of {_units(DURATION_UNITS)}"
         )
-    return number / DURATION_UNITS[unit]
+    return _at_most(number / DURATION_UNITS[unit], MAX_RATE, value, "rate")
 
 
 def format_size(n: float | None) -> str:
