@@ -20,7 +20,7 @@ from typing import Any
 
 from topolint.context import Context
 from topolint.errors import InputError, UsageError
-from topolint.findings import Fact, Finding, Path, Severity
+from topolint.findings import Fact, Finding, Path, Position, Severity
 from topolint.loader import _SUPPRESS_RE, Document, Suppression, load_file, load_text
 from topolint.model import Topology, build_topology
 from topolint.rule import RuleInfo
@@ -198,42 +198,36 @@ def _run_rules(topology: Topology, settings: Settings | None) -> list[Finding]:
     enabled = settings.enabled(topology.file)
     regular = [r for r in enabled if r.family != META_FAMILY]
     meta = [r for r in enabled if r.family == META_FAMILY]
-    findings: list[Finding] = []
     seen: set[tuple[Any, ...]] = set()
-    for rule in regular:
-        ctx.options = settings.options_of(rule)
-        severity = settings.severity_of(rule)
-        for fact in rule.check(ctx):
-            key = (rule.name, fact.path, fact.subject, fact.message)
-            if key in seen:
-                continue
-            seen.add(key)
-            findings.append(stamp(rule, severity, fact, doc))
+    findings = _collect(regular, ctx, settings, seen)
     sites = suppression_sites(doc)
     findings = _suppress(findings, sites)
     if meta:
         mctx = SuppressionContext(
             topology, wiring, stale_suppressions=stale_suppressions(sites, regular)
         )
-        meta_findings: list[Finding] = []
-        for rule in meta:
-            mctx.options = settings.options_of(rule)
-            severity = settings.severity_of(rule)
-            for fact in rule.check(mctx):
-                key = (rule.name, fact.path, fact.subject, fact.message)
-                if key in seen:
-                    continue
-                seen.add(key)
-                f = stamp(rule, severity, fact, doc)
-                if isinstance(fact.data.get("line"), int):  # a comment is not an element
-                    f.line = fact.data["line"]
-                    f.column = int(fact.data.get("column", 1))
-                meta_findings.append(f)
+        meta_findings = _collect(meta, mctx, settings, seen)
         # Only suppressions that name a meta rule explicitly silence meta findings: a blanket
         # ``# topolint: ignore`` cannot hide the report that it suppresses nothing.
         findings += _suppress(meta_findings, sites, explicit_only=True)
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def _collect(
+    rules: list[RuleInfo], ctx: Context, settings: Settings, seen: set[tuple[Any, ...]]
+) -> list[Finding]:
+    """Run ``rules`` and stamp their facts, skipping facts already reported."""
+    out: list[Finding] = []
+    for rule in rules:
+        ctx.options = settings.options_of(rule)
+        severity = settings.severity_of(rule)
+        for fact in rule.check(ctx):
+            key = (rule.name, fact.path, fact.subject, fact.message)
+            if key not in seen:
+                seen.add(key)
+                out.append(stamp(rule, severity, fact, ctx.topology.document))
+    return out
 
 
 def stamp(rule: RuleInfo, severity: Severity, fact: Fact, doc: Document) -> Finding:
@@ -243,6 +237,8 @@ def stamp(rule: RuleInfo, severity: Severity, fact: Fact, doc: Document) -> Find
         for r in fact.related
         for p in [doc.position(r)]
     )
+    if isinstance(fact.data.get("line"), int):  # a fact about a comment, not an element
+        pos = Position(fact.data["line"], int(fact.data.get("column", 1)))
     return Finding(
         rule=rule.name,
         code=rule.code,
