@@ -66,10 +66,8 @@ def test_ipc_same_host_only_and_inproc_same_process_only():
     )
     got = pairs(w)
     assert ("a.out", "b.in") in got
-    assert (
-        "a.o2",
-        "a.i2",
-    ) not in got  # same instance: inproc inside one process is not a graph edge
+    assert ("a.o2", "a.i2") in got  # inproc between two sockets of one process: a real pipe
+    assert not w.flow.has_edge("a", "a")  # ... but no data flow between processes
     assert any(c.unresolved and c.receiver == "c" for c in w.connections)
     assert any(c.unresolved and c.receiver == "d" for c in w.connections)
 

@@ -160,12 +160,13 @@ class TopologyGraph:
         """Process-level data flow: an edge per pair of processes joined by a data connection.
 
         Edge attribute ``conns`` lists the connections.  Unresolved peers, replies, type
-        mismatches and control-only connections are left out.
+        mismatches, control-only connections and pipes inside one instance (inproc between
+        two of its own sockets) are left out.
         """
         f = nx.DiGraph()
         f.add_nodes_from(self.topology.processes)
         for c in self.connections:
-            if not c.data:
+            if not c.data or c.sender == c.receiver:
                 continue
             assert c.sender_socket and c.receiver_socket
             u, v = c.sender_socket.process, c.receiver_socket.process
@@ -344,7 +345,7 @@ class _Wiring:
         self.budget(added, e, f"wiring {ss.id} to {rs.id} ({len(senders):,} x {len(receivers):,})")
         for si in senders:
             for ri in receivers:
-                if si == ri:
+                if si == ri and ss is rs:
                     continue
                 self.add(si, ri, ss, rs, e, bind_e, mismatch=mismatch)
                 if bidi:
