@@ -7,27 +7,10 @@ import json
 import subprocess
 from pathlib import Path
 
-from .conftest import run_cli
+from .conftest import SMALL_TOPOLOGY, run_cli
 
 #: Two warnings: dead-output on camera.preview and hardcoded-endpoint on worker.in.
-TOPOLOGY = """\
-topolint: 1
-name: base
-runs: continuous
-defaults: {sndbuf: 64kB, rcvbuf: 64kB, linger: 0}
-messages:
-  frame: {max_size: 1kB}
-processes:
-  camera:
-    host: build-01
-    sockets:
-      out: {type: push, bind: "tcp://127.0.0.1:7000", sends: frame}
-      preview: {type: pub, bind: "tcp://127.0.0.1:7001", sends: frame}
-  worker:
-    host: build-01
-    sockets:
-      in: {type: pull, connect: "tcp://build-01:7000", receives: frame}
-"""
+TOPOLOGY = SMALL_TOPOLOGY
 
 
 def _json(r: subprocess.CompletedProcess[str]) -> list[tuple[str, str]]:
@@ -98,7 +81,7 @@ def test_baseline_round_trip(tmp_path: Path) -> None:
 
 def test_baseline_works_from_another_folder_and_for_a_subset_of_files(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(TOPOLOGY)
-    (tmp_path / "b.yaml").write_text(TOPOLOGY.replace("name: base", "name: other"))
+    (tmp_path / "b.yaml").write_text(TOPOLOGY.replace("name: small", "name: other"))
     base = tmp_path / "baseline.json"
     r = run_cli("check", ".", "--write-baseline", str(base), cwd=tmp_path)
     assert r.returncode == 0 and "wrote 4 finding(s)" in r.stderr

@@ -6,27 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .conftest import run_cli
+from .conftest import SMALL_TOPOLOGY, run_cli
 
 #: Two warnings: dead-output (camera.preview, line 12) and hardcoded-endpoint (line 16).
-TOPOLOGY = """\
-topolint: 1
-name: cfg
-runs: continuous
-defaults: {sndbuf: 64kB, rcvbuf: 64kB, linger: 0}
-messages:
-  frame: {max_size: 1kB}
-processes:
-  camera:
-    host: build-01
-    sockets:
-      out: {type: push, bind: "tcp://127.0.0.1:7000", sends: frame}
-      preview: {type: pub, bind: "tcp://127.0.0.1:7001", sends: frame}
-  worker:
-    host: build-01
-    sockets:
-      in: {type: pull, connect: "tcp://build-01:7000", receives: frame}
-"""
+TOPOLOGY = SMALL_TOPOLOGY
 
 
 def _project(root: Path, files: dict[str, str]) -> Path:

@@ -9,28 +9,11 @@ from pathlib import Path
 from topolint.engine import Settings, loads, run_rules
 from topolint.findings import Finding
 
-from .conftest import run_cli
+from .conftest import SMALL_TOPOLOGY, run_cli
 
 #: Two warnings when every rule runs: dead-output on line 12 (camera.preview) and
 #: hardcoded-endpoint on line 16 (worker.in's endpoint).
-TOPOLOGY = """\
-topolint: 1
-name: sup
-runs: continuous
-defaults: {sndbuf: 64kB, rcvbuf: 64kB, linger: 0}
-messages:
-  frame: {max_size: 1kB}
-processes:
-  camera:
-    host: build-01
-    sockets:
-      out: {type: push, bind: "tcp://127.0.0.1:7000", sends: frame}
-      preview: {type: pub, bind: "tcp://127.0.0.1:7001", sends: frame}
-  worker:
-    host: build-01
-    sockets:
-      in: {type: pull, connect: "tcp://build-01:7000", receives: frame}
-"""
+TOPOLOGY = SMALL_TOPOLOGY
 PREVIEW = '      preview: {type: pub, bind: "tcp://127.0.0.1:7001", sends: frame}'
 WORKER_IN = '      in: {type: pull, connect: "tcp://build-01:7000", receives: frame}'
 
