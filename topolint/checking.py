@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from topolint import __version__
 from topolint.config import Config, find_config, load_config
 from topolint.engine import CheckResult, Settings, check_paths, discover, fails, validate_selectors
 from topolint.errors import InputError, UsageError
-from topolint.findings import Finding
+from topolint.findings import Finding, unique_fingerprints
 
 FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
 
@@ -172,20 +171,7 @@ class Baseline:
     def fingerprints_of(cls, findings: list[Finding], path: Path) -> list[str]:
         """One fingerprint per finding (unique within the list), for a baseline at ``path``."""
         base = path.parent
-        seen: set[str] = set()
-        out = []
-        for f in findings:
-            raw = "\x1f".join([f.rule, cls.relative(f.file, base), f.element, ",".join(f.subject)])
-            fp = hashlib.sha256(raw.encode()).hexdigest()[:32]
-            if fp in seen:
-                fp = hashlib.sha256(f"{fp}\x1f{f.message}".encode()).hexdigest()[:32]
-                n, first = 1, fp
-                while fp in seen:
-                    n += 1
-                    fp = f"{first}-{n}"
-            seen.add(fp)
-            out.append(fp)
-        return out
+        return unique_fingerprints(findings, lambda f: f.fingerprint_in(cls.relative(f.file, base)))
 
     @classmethod
     def write(cls, path: Path, findings: list[Finding]) -> None:

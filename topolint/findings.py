@@ -9,6 +9,7 @@ sorting.  Reporters only ever see :class:`Finding`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -84,7 +85,12 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """A stable id: rule + file + element path + subject; not the line number."""
-        raw = "\x1f".join([self.rule, self.file, self.element, ",".join(self.subject)])
+        return self.fingerprint_in(self.file)
+
+    def fingerprint_in(self, file: str) -> str:
+        """The fingerprint with ``file`` standing for the finding's file (e.g. relative to a
+        baseline's folder)."""
+        raw = "\x1f".join([self.rule, file, self.element, ",".join(self.subject)])
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def sort_key(self) -> tuple[Any, ...]:
@@ -108,3 +114,29 @@ class Finding:
             "fix": self.fix,
             "fingerprint": self.fingerprint,
         }
+
+
+def unique_fingerprints(
+    findings: Iterable[Finding], fingerprint: Callable[[Finding], str] | None = None
+) -> list[str]:
+    """One fingerprint per finding, unique within the list.
+
+    The first finding with a given fingerprint (by default :attr:`Finding.fingerprint`)
+    keeps it unchanged (stable across line moves).  A later finding with the same one (same
+    rule, file, element and subject) is told apart by its message, then by its rank.
+    """
+    get = fingerprint or (lambda f: f.fingerprint)
+    seen: set[str] = set()
+    out: list[str] = []
+    for f in findings:
+        fp = get(f)
+        if fp in seen:
+            fp = hashlib.sha256(f"{fp}\x1f{f.message}".encode()).hexdigest()[:32]
+            n = 1
+            base = fp
+            while fp in seen:
+                n += 1
+                fp = f"{base}-{n}"
+        seen.add(fp)
+        out.append(fp)
+    return out

@@ -16,10 +16,9 @@ deterministic: the same report renders to the same text.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import pathlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -123,29 +122,6 @@ def relative_path(file: str, root: pathlib.Path) -> tuple[str, bool]:
     except (ValueError, OSError):
         return text, False
     return rel.as_posix(), True
-
-
-def unique_fingerprints(findings: Iterable[Finding]) -> list[str]:
-    """One fingerprint per finding, unique within the report.
-
-    The first finding with a given :attr:`Finding.fingerprint` keeps it unchanged (stable
-    across line moves).  A later finding with the same fingerprint (same rule, file,
-    element and subject) is told apart by its message, then by its rank.
-    """
-    seen: set[str] = set()
-    out: list[str] = []
-    for f in findings:
-        fp = f.fingerprint
-        if fp in seen:
-            fp = hashlib.sha256(f"{fp}\x1f{f.message}".encode()).hexdigest()[:32]
-            n = 1
-            base = fp
-            while fp in seen:
-                n += 1
-                fp = f"{base}-{n}"
-        seen.add(fp)
-        out.append(fp)
-    return out
 
 
 @functools.lru_cache(maxsize=8)  # one split per source file, not one per finding

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from topolint.reporters import Report, relative_path, unique_fingerprints
+from topolint.findings import unique_fingerprints
+from topolint.reporters import Report, relative_path
 
 FORMAT_VERSION = 1
 

@@ -18,7 +18,8 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from topolint.reporters import Report, relative_path, unique_fingerprints
+from topolint.findings import unique_fingerprints
+from topolint.reporters import Report, relative_path
 from topolint.rule import HELP_URI
 
 if TYPE_CHECKING:
