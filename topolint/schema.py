@@ -15,6 +15,7 @@ from typing import Any
 from topolint.errors import InputError
 from topolint.loader import Document
 from topolint.sockets import SOCKET_TYPES
+from topolint.units import INT32_MAX, show
 
 EOD_ACTIONS = ["emit", "forward", "consume", "none"]
 ENCODINGS = ["json", "msgpack", "protobuf", "pickle", "raw"]
@@ -34,7 +35,19 @@ _rate: dict[str, Any] = {
     "description": "per second, or e.g. '1000/s'",
 }
 _count: dict[str, Any] = {"type": ["integer", "string"]}
-_hwm: dict[str, Any] = {"type": "integer", "minimum": 0, "description": "messages; 0 = unlimited"}
+_hwm: dict[str, Any] = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": INT32_MAX,
+    "description": "messages; 0 = unlimited; a C int in libzmq",
+}
+#: Linux's buffer sysctls are C ints.
+_sysctl: dict[str, Any] = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": INT32_MAX,
+    "description": "bytes; a C int in Linux",
+}
 _endpoints: dict[str, Any] = {
     "oneOf": [
         {"type": "string", "minLength": 1},
@@ -92,7 +105,10 @@ END_OF_DATA = {
             {
                 "action": {"enum": EOD_ACTIONS},
                 "wait_for": {
-                    "oneOf": [{"enum": ["all", "any"]}, {"type": "integer", "minimum": 1}]
+                    "oneOf": [
+                        {"enum": ["all", "any"]},
+                        {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
+                    ]
                 },
                 "timeout": _duration,
             },
@@ -105,7 +121,7 @@ JOIN = _obj(
     {
         "inputs": {"type": "array", "items": {"type": "string"}, "minItems": 2},
         "match": {"enum": ["key", "order", "any", "latest"]},
-        "max_pending": {"type": "integer", "minimum": 0},
+        "max_pending": {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
         "timeout": _duration,
         "on_timeout": {"enum": ["drop", "emit-partial"]},
     },
@@ -144,7 +160,7 @@ MESSAGE = _obj(
     }
 )
 
-_int3 = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 3, "maxItems": 3}
+_int3 = {"type": "array", "items": _sysctl, "minItems": 3, "maxItems": 3}
 
 TOPOLOGY: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -171,11 +187,11 @@ TOPOLOGY: dict[str, Any] = {
                 {
                     "tcp_wmem": _int3,
                     "tcp_rmem": _int3,
-                    "wmem_max": {"type": "integer", "minimum": 0},
-                    "rmem_max": {"type": "integer", "minimum": 0},
-                    "wmem_default": {"type": "integer", "minimum": 0},
-                    "rmem_default": {"type": "integer", "minimum": 0},
-                    "gso_max_size": {"type": "integer", "minimum": 0},
+                    "wmem_max": _sysctl,
+                    "rmem_max": _sysctl,
+                    "wmem_default": _sysctl,
+                    "rmem_default": _sysctl,
+                    "gso_max_size": _sysctl,
                 }
             ),
             "messages": {"type": "object", "additionalProperties": MESSAGE},
@@ -303,6 +319,12 @@ def _keyword(kw: str, arg: Any) -> Check:
             return not _is_number(v) or bool(v >= arg)
 
         return minimum
+    if kw == "maximum":
+
+        def maximum(v: Any) -> bool:
+            return not _is_number(v) or bool(v <= arg)
+
+        return maximum
     if kw in ("minLength", "minItems", "maxItems", "minProperties"):
         kind = dict if kw == "minProperties" else str if kw == "minLength" else list
         most = kw.startswith("max")
@@ -441,7 +463,15 @@ def validate(doc: Document) -> None:
             raise InputError(msg, doc.file, pos.line, pos.column)
     where = ".".join(str(p) for p in path)
     message = error.message
-    if error.validator == "enum":
+    if isinstance(error.instance, int | float | str) and len(repr(error.instance)) > 40:
+        message = message.replace(repr(error.instance), show(error.instance))
+    if error.validator in ("minimum", "maximum") and _is_number(error.instance):
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        bounds = f"a value from {low:,} to {high:,}" if high is not None else f"at least {low:,}"
+        message = f"{show(error.instance)} is out of range: expected {bounds}"
+        if error.schema.get("description"):
+            message += f" ({error.schema['description']})"
+    elif error.validator == "enum":
         message = f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
         close = difflib.get_close_matches(
             str(error.instance), [str(v) for v in error.validator_value], n=1, cutoff=0.6
