@@ -8,12 +8,15 @@
 follows ``@actions/core``: in the message ``%``, ``\\r`` and ``\\n`` become ``%25``, ``%0D``
 and ``%0A``; in property values ``:`` and ``,`` also become ``%3A`` and ``%2C``.  Only the start
 position is given (GitHub rejects ``col`` with a multi-line ``endLine``); a fix hint
-follows the message on a second line.
+follows the message on a second line.  Text from the input is first made safe with
+:func:`topolint.textsafe.clean` (control characters shown as escapes, length bounded), so a
+newline in a name can never start a line of its own, let alone a workflow command.
 """
 
 from __future__ import annotations
 
 from topolint.reporters import Report, relative_path
+from topolint.textsafe import clean, escape
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -33,13 +36,13 @@ def render(report: Report, *, color: bool = False) -> str:
     lines = []
     for f in report.findings:
         path, _ = relative_path(f.file, report.root)
-        props: list[tuple[str, str]] = [("file", path)]
+        props: list[tuple[str, str]] = [("file", escape(path))]
         if f.line >= 1:
             props.append(("line", str(f.line)))
             if f.column >= 1:
                 props.append(("col", str(f.column)))
-        props.append(("title", f"{f.code} {f.rule}"))
-        message = f.message + (f"\nfix: {f.fix}" if f.fix else "")
+        props.append(("title", clean(f"{f.code} {f.rule}")))
+        message = clean(f.message) + (f"\nfix: {clean(f.fix)}" if f.fix else "")
         prop_text = ",".join(f"{k}={escape_property(v)}" for k, v in props)
         command = COMMANDS.get(f.severity.value, "warning")
         lines.append(f"::{command} {prop_text}::{escape_data(message)}")

@@ -11,7 +11,10 @@
 
     Found 1 problem (1 error).
 
-ANSI colour only when asked for (``color=True``).
+ANSI colour only when asked for (``color=True``).  Everything taken from the input
+(file names, messages, source lines) goes through :mod:`topolint.textsafe`: control
+characters are shown as escapes, long names and messages are shortened, and an excerpt
+shows at most ``EXCERPT_WIDTH`` characters of its line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from topolint.reporters import Report, split_lines
+from topolint.textsafe import ELLIPSIS, clean, escape, safe_start, window
 
 if TYPE_CHECKING:
     from topolint.findings import Finding
@@ -46,15 +50,6 @@ class _Style:
         return "".join(codes) + text + RESET
 
 
-def _clean(text: str, keep: str = "\t\n") -> str:
-    """Replace control characters (e.g. ESC from a hostile file) with U+FFFD."""
-    if text.isascii() and text.isprintable():  # the usual case, without a per-character walk
-        return text
-    return "".join(
-        "\ufffd" if unicodedata.category(ch) == "Cc" and ch not in keep else ch for ch in text
-    )
-
-
 def _width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
@@ -66,35 +61,46 @@ def _pad(prefix: str) -> str:
     return "".join("\t" if ch == "\t" else " " * _width(ch) for ch in prefix)
 
 
-def _caret_width(line: str, f: Finding) -> int:
-    start = max(f.column, 1) - 1
+def _caret_width(line: str, start: int, f: Finding) -> int:
+    """Screen width of the finding's span in ``line`` (a window of the source line in
+    which the finding's column is at index ``start``)."""
     if f.end_line is not None and f.end_line == f.line and f.end_column is not None:
-        span = line[start : max(f.end_column - 1, start)]
+        span = line[start : max(start + f.end_column - max(f.column, 1), start)]
     elif f.end_line is not None and f.end_line > f.line:
         span = line[start:].rstrip()
     else:
         span = ""
-    return max(sum(_width(ch) for ch in span), 1)
+    return max(sum(_width(ch) for ch in escape(span, keep="\t")), 1)
 
 
 def _excerpt(f: Finding, text: str | None, style: _Style) -> list[str]:
-    """Gutter, the offending line and a caret under the column; [] without a source."""
+    """Gutter, the offending line and a caret under the column; [] without a source.
+
+    A long line is cut to a window of at most ``textsafe.EXCERPT_WIDTH`` characters around
+    the column, marked with an ellipsis on the side where text was left out.
+    """
     if text is None or f.line < 1:
         return []
     lines = split_lines(text)
     if f.line > len(lines):
         return []
-    line = _clean(lines[f.line - 1], keep="\t")
+    whole = lines[f.line - 1]
+    column = min(max(f.column, 1) - 1, len(whole))
+    piece, start, cut_left, cut_right = window(whole, column)
+    before = (ELLIPSIS if cut_left else "") + escape(piece[:start], keep="\t")
+    after = escape(piece[start:], keep="\t")
+    if "##[" in before[-2:] + after[:2]:  # a workflow command across the caret: defuse it
+        after = f"\\x{ord(after[0]):02x}" + after[1:]  # '#' or '[' as \x23 / \x5b
+    line = before + after + (ELLIPSIS if cut_right else "")
     number = str(f.line)
     gutter = " " * len(number)
     bar = style("|", BLUE, BOLD)
-    start = min(max(f.column, 1) - 1, len(line))
-    carets = "^" * _caret_width(line, f)
+    carets = "^" * _caret_width(piece, start, f)
     sev = SEVERITY_COLOR.get(f.severity.value, "")
     return [
         f"{gutter} {bar}",
         f"{style(number, BLUE, BOLD)} {bar} {line}".rstrip(),
-        f"{gutter} {bar} {_pad(line[:start])}{style(carets, sev, BOLD)}",
+        f"{gutter} {bar} {_pad(before)}{style(carets, sev, BOLD)}",
         f"{gutter} {bar}",
     ]
 
@@ -121,9 +127,9 @@ def _plural(n: int, word: str) -> str:
 def _finding(f: Finding, report: Report, style: _Style) -> list[str]:
     sev = SEVERITY_COLOR.get(f.severity.value, "")
     head = (
-        f"{style(_clean(f'{f.file}:{f.line}:{f.column}:'), BOLD)} "
+        f"{style(f'{safe_start(escape(f.file))}:{f.line}:{f.column}:', BOLD)} "
         f"{style(f.code, sev, BOLD)} {style(f'[{f.severity.value}]', sev)} "
-        f"{style(f.rule, DIM)} {_clean(f.message).replace(chr(10), chr(10) + '  ')}"
+        f"{style(f.rule, DIM)} {clean(f.message)}"
     )
     out = [head]
     excerpt = _excerpt(f, report.sources.get(f.file), style)
@@ -133,11 +139,9 @@ def _finding(f: Finding, report: Report, style: _Style) -> list[str]:
         if isinstance(rel, dict):
             text = _related_line(rel, f)
             if text:
-                out.append(f"{indent}= {style('see:', BOLD)} {_clean(text, keep='')}")
+                out.append(f"{indent}= {style('see:', BOLD)} {clean(text)}")
     if f.fix:
-        fix_lines = _clean(f.fix).splitlines() or [""]
-        out.append(f"{indent}= {style('fix:', GREEN, BOLD)} {fix_lines[0]}")
-        out += [f"{indent}       {rest}" for rest in fix_lines[1:]]
+        out.append(f"{indent}= {style('fix:', GREEN, BOLD)} {clean(f.fix)}")
     return out
 
 
@@ -162,7 +166,7 @@ def _summary(report: Report, style: _Style) -> list[str]:
     if isinstance(unused, list | tuple) and unused:
         out.append(f"{_plural(len(unused), 'unused suppression')}:")
         for item in unused:
-            out.append(f"  {_clean(_describe(item), keep='')}")
+            out.append(f"  {clean(_describe(item))}")
     return out
 
 
