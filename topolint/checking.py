@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -150,14 +152,31 @@ class Baseline:
 
     @classmethod
     def read(cls, path: Path) -> Baseline:
+        """Read a baseline: a regular JSON file of bounded size, in the shape :meth:`write`
+        writes; anything else is an :class:`InputError` naming the file (and the entry)."""
+        from topolint.loader import MAX_FILE_BYTES, ReadRefused, decode_text, read_bounded
+
+        source = str(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            entries = data["findings"]
-            return cls({e["fingerprint"]: e for e in entries})
-        except OSError as e:
-            raise InputError(f"cannot read baseline: {e.strerror}", str(path)) from None
-        except (ValueError, KeyError, TypeError):
-            raise InputError("not a topolint baseline file", str(path)) from None
+            raw = read_bounded(path, MAX_FILE_BYTES)
+        except ReadRefused as e:
+            reason = str(e).removeprefix("cannot read file: ")
+            raise InputError(f"cannot read baseline: {reason}", source) from None
+        text = decode_text(raw, source)
+        bad = "not a topolint baseline file"
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{bad}: invalid JSON: {e.msg}", source, e.lineno, e.colno) from None
+        except RecursionError:
+            raise InputError(f"{bad}: nesting too deep", source) from None
+        except ValueError as e:  # e.g. integers too long to convert
+            raise InputError(f"{bad}: {e}", source) from None
+        problem = _baseline_problem(data)
+        if problem is not None:
+            where, message = problem
+            raise _located(text, source, where, f"{bad}: {message}")
+        return cls({e["fingerprint"]: e for e in data["findings"]})
 
     @staticmethod
     def relative(file: str, base: Path) -> str:
@@ -187,16 +206,73 @@ class Baseline:
             for f, fp in zip(findings, cls.fingerprints_of(findings, path), strict=True)
         ]
         entries.sort(key=lambda e: (e["file"], e["rule"], e["element"], e["fingerprint"]))
+        data = (json.dumps({"version": 1, "findings": entries}, indent=2) + "\n").encode()
+        # Never blocks on a named pipe and never writes into a device: only a regular file
+        # (new or existing) is truncated and written.
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
         try:
-            path.write_text(
-                json.dumps({"version": 1, "findings": entries}, indent=2) + "\n", encoding="utf-8"
-            )
+            fd = os.open(path, flags, 0o666)
+        except OSError as e:  # ENXIO: a named pipe nobody reads
+            why = "not a regular file" if e.errno == errno.ENXIO else e.strerror or e
+            raise InputError(f"cannot write baseline: {why}", str(path)) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError("cannot write baseline: not a regular file", str(path))
+            os.ftruncate(fd, 0)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
         except OSError as e:
-            raise InputError(f"cannot write baseline: {e.strerror}", str(path)) from None
+            raise InputError(f"cannot write baseline: {e.strerror or e}", str(path)) from None
+        finally:
+            os.close(fd)
+
+
+_BASELINE_TEXT_KEYS = ("rule", "file", "element", "message")
+
+
+def _baseline_problem(data: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """What is wrong with a parsed baseline (where, what), or ``None``."""
+    if not isinstance(data, dict):
+        return (), "expected a JSON object with a 'findings' list"
+    if "version" in data and data["version"] != 1:
+        return ("version",), f"unsupported version {data['version']!r:.40} (expected 1)"
+    entries = data.get("findings")
+    if not isinstance(entries, list):
+        where: tuple[str | int, ...] = ("findings",) if "findings" in data else ()
+        return where, "expected a 'findings' list"
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            return ("findings", i), f"finding {i} is not an object"
+        if not isinstance(e.get("fingerprint"), str):
+            where = ("findings", i, "fingerprint") if "fingerprint" in e else ("findings", i)
+            return where, f"finding {i} has no 'fingerprint' string"
+        for key in _BASELINE_TEXT_KEYS:
+            if key in e and not isinstance(e[key], str):
+                return ("findings", i, key), f"finding {i}: '{key}' must be a string"
+    return None
+
+
+def _located(text: str, source: str, where: tuple[str | int, ...], message: str) -> InputError:
+    """``message`` as an input error at the element ``where`` of the JSON ``text`` (its
+    position comes from the loader, only on this error path)."""
+    if not where:
+        return InputError(message, source)
+    from topolint.loader import load_text
+
+    try:
+        doc = load_text(text, source, "json")
+    except InputError:  # e.g. nested deeper than the loader goes: name the file only
+        return InputError(message, source)
+    pos = doc.value_position(where)
+    return InputError(message, source, pos.line, pos.column)
 
 
 #: A top-level ``topolint:``/``processes:`` key (YAML), such a key in JSON, or FairMQ's.
-_MARKER = re.compile(rb'(?m)^(topolint|processes)\s*:|"(topolint|processes)"\s*:|fairMQOptions')
+_MARKER = re.compile(
+    rb'(?m)^(topolint|processes)\s*:|"(topolint|processes)"\s*:|fairMQOptions|--channel-config'
+    rb"|--mq-config|<topology"
+)
 
 
 def _maybe_topologies(files: list[str]) -> tuple[list[str], list[str]]:
@@ -208,11 +284,12 @@ def _maybe_topologies(files: list[str]) -> tuple[list[str], list[str]]:
     """
     keep: list[str] = []
     skip: list[str] = []
+    from topolint.loader import ReadRefused, read_bounded
+
     for name in files:
         try:
-            with open(name, "rb") as fh:
-                head = fh.read(1 << 20)
-        except OSError:
+            head = read_bounded(name, 1 << 20, head=True)
+        except ReadRefused:
             keep.append(name)  # let the engine report it
             continue
         (keep if _MARKER.search(head) else skip).append(name)
@@ -234,7 +311,7 @@ def _check(
 
     Returns the result and, per checked file, the severity at which it fails.
     """
-    configs: dict[Path | None, Config] = {None: Config()}
+    configs: dict[Path | None, Config | InputError] = {None: Config()}
     groups: dict[Path | None, list[str]] = {}
     if config_path is not None:
         configs[config_path] = load_config(config_path)
@@ -244,13 +321,23 @@ def _check(
             found = find_config(f)
             groups.setdefault(found, []).append(str(f))
             if found is not None and found not in configs:
-                configs[found] = load_config(_shown(found))
+                try:
+                    configs[found] = load_config(_shown(found))
+                except InputError as e:  # reported for the files below it, once
+                    configs[found] = e
     named = {Path(p) for p in paths if not Path(p).is_dir()}
     total = CheckResult()
     levels: dict[str, str] = {}
     for cfg_path, files in groups.items():
+        # A broken configuration stops the files below it; the others are still checked.
         config = configs[cfg_path]
-        settings = settings_for(config, **cli)
+        try:
+            if isinstance(config, InputError):
+                raise config
+            settings = settings_for(config, **cli)
+        except InputError as e:
+            total.errors.append(_not_checked(e, len(files)))
+            continue
         # Files found by scanning a folder may be other YAML (skipped); named ones must be
         # topologies unless --skip-non-topologies.
         subgroups: dict[tuple[tuple[str, ...], bool], list[str]] = {}
@@ -274,6 +361,12 @@ def _check(
     return total, levels
 
 
+def _not_checked(error: InputError, count: int) -> InputError:
+    """A configuration error, saying how many files it kept from being checked."""
+    what = f"{count} file{'s' if count != 1 else ''} below it not checked"
+    return InputError(f"{error.message} ({what})", error.file, error.line, error.column)
+
+
 def run_check(
     paths: list[str],
     *,
@@ -291,11 +384,18 @@ def run_check(
 ) -> int:
     """Check, report and return the exit code."""
     from topolint.engine import catalogue
+    from topolint.output import write_file
     from topolint.reporters import Report, render
+    from topolint.textsafe import clean
 
     if fmt is None:
         found = config if config is not None else find_config(Path.cwd())
-        fmt = load_config(found).get("format") if found is not None else None
+        try:
+            fmt = load_config(found).get("format") if found is not None else None
+        except InputError:
+            if config is not None:
+                raise
+            # reported with the files below it, if any are checked
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     targets: list[tuple[str, Path | None]] = [(fmt, None)]
@@ -348,25 +448,29 @@ def run_check(
         extra=extra,
     )
     for e in result.errors:
-        print(str(e), file=sys.stderr)
+        print(clean(str(e)), file=sys.stderr)
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
     for name, target in targets:
         text = render(name, report, color=use_color and target is None and name == "text")
         if target is None:
             sys.stdout.write(text)
         else:
-            target.write_text(text, encoding="utf-8")
+            write_file(target, text)  # OutputError: one line, exit 2
     if baseline is not None:
         b = extra["baseline"]
         print(
-            f"topolint: baseline {baseline}: {b['known']} known, {b['new']} new, "
-            f"{len(fixed)} fixed finding(s)",
+            clean(
+                f"topolint: baseline {baseline}: {b['known']} known, {b['new']} new, "
+                f"{len(fixed)} fixed finding(s)"
+            ),
             file=sys.stderr,
         )
-        for entry in fixed:
+        for entry in fixed:  # from the baseline file: made safe like any input
             print(
-                f"topolint: fixed: {entry.get('file')}: {entry.get('rule')} "
-                f"{entry.get('element')}: {entry.get('message')}",
+                clean(
+                    f"topolint: fixed: {entry.get('file')}: {entry.get('rule')} "
+                    f"{entry.get('element')}: {entry.get('message')}"
+                ),
                 file=sys.stderr,
             )
     if result.errors:

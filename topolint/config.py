@@ -26,6 +26,10 @@ from typing import Any
 from topolint.errors import InputError
 
 CONFIG_NAMES = (".topolint.yaml", ".topolint.yml", "pyproject.toml")
+#: Largest configuration file read (a ``pyproject.toml`` is a few kB).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TOML_END = " (at end of document)"
 _SEVERITIES = ["error", "warning", "info"]
 _selectors = {"type": "array", "items": {"type": "string"}}
 
@@ -141,22 +145,41 @@ def _validate(values: Any, source: str, doc: Any = None, text: str | None = None
 
 def load_config(path: Path) -> Config:
     """Load one configuration file (``pyproject.toml`` reads ``[tool.topolint]``)."""
+    from topolint.loader import ReadRefused, decode_text, load_text, read_bounded
+
     source = str(path)
+    try:
+        raw = read_bounded(path, MAX_CONFIG_BYTES)
+    except ReadRefused as e:
+        reason = str(e).removeprefix("cannot read file: ")
+        raise InputError(f"cannot read configuration: {reason}", source) from None
     if path.name.endswith(".toml"):
+        text = decode_text(raw, source)
         try:
-            text = path.read_text(encoding="utf-8")
             data = tomllib.loads(text)
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read configuration: {e}", source) from None
         except tomllib.TOMLDecodeError as e:
+            m = _TOML_AT.search(str(e))
+            if m:
+                message = str(e)[: m.start()]
+                raise InputError(
+                    f"invalid TOML: {message}", source, int(m.group(1)), int(m.group(2))
+                ) from None
+            if str(e).endswith(_TOML_END):
+                line = text.count("\n") + 1
+                col = len(text) - (text.rfind("\n") + 1) + 1
+                message = str(e).removesuffix(_TOML_END)
+                raise InputError(f"invalid TOML: {message}", source, line, col) from None
             raise InputError(f"invalid TOML: {e}", source) from None
-        values = data.get("tool", {}).get("topolint")
+        except RecursionError:
+            raise InputError("invalid TOML: nesting too deep", source) from None
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise InputError("invalid configuration: 'tool' is not a table", source)
+        values = tool.get("topolint")
         if values is None:
             return Config(source, {})
         return Config(source, _validate(values, source, text=text), text=text)
-    from topolint.loader import load_text, read_text
-
-    text = read_text(path, source)
+    text = decode_text(raw, source)
     if not text.strip():  # an empty .topolint.yaml is an empty configuration
         return Config(source, {})
     doc = load_text(text, source, "yaml")
@@ -166,18 +189,23 @@ def load_config(path: Path) -> Config:
 def find_config(start: Path) -> Path | None:
     """The nearest configuration file at or above ``start`` (a ``pyproject.toml`` counts
     only when it has a ``[tool.topolint]`` table)."""
+    from topolint.loader import ReadRefused, read_bounded
+
     folder = start if start.is_dir() else start.parent
     folder = folder.resolve()
     for d in (folder, *folder.parents):
         for name in CONFIG_NAMES:
             candidate = d / name
-            if candidate.is_file():
+            if candidate.is_file():  # by stat: pipes and devices are not configuration
                 if name == "pyproject.toml":
                     try:
-                        text = candidate.read_text(encoding="utf-8")
-                    except OSError:
-                        continue
-                    if "[tool.topolint" not in text:
+                        raw = read_bounded(candidate, MAX_CONFIG_BYTES)
+                    except ReadRefused as e:
+                        if e.reason == "unreadable":
+                            continue
+                        return candidate  # too large to tell: load_config says so
+                    # bytes: a file that is not UTF-8 but configures topolint is an error
+                    if b"[tool.topolint" not in raw:
                         continue
                 return candidate
     return None

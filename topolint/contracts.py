@@ -134,25 +134,25 @@ def load_schema(
         raise ContractError(
             f"schema path {ref!r} resolves to {target}, outside the project folder {root}"
         )
+    from topolint.errors import InputError
+    from topolint.loader import ReadRefused, decode_text, read_bounded
+
+    if not target.is_file():  # by stat: nothing is opened
+        raise ContractError(f"schema file {ref!r} does not exist or is not a file")
     try:
-        if not target.is_file():
-            raise ContractError(f"schema file {ref!r} does not exist or is not a file")
-        size = target.stat().st_size
-        if size > MAX_SCHEMA_BYTES:
+        data = read_bounded(target, MAX_SCHEMA_BYTES)
+    except ReadRefused as exc:
+        if exc.reason == "too-large":
             raise ContractError(
-                f"schema file {ref!r} is {size} bytes, larger than the {MAX_SCHEMA_BYTES}"
-                " byte limit"
-            )
-        with target.open("rb") as fh:
-            data = fh.read(MAX_SCHEMA_BYTES + 1)
-    except OSError as exc:
-        raise ContractError(f"schema file {ref!r} cannot be read: {exc}") from exc
-    if len(data) > MAX_SCHEMA_BYTES:
-        raise ContractError(f"schema file {ref!r} is larger than {MAX_SCHEMA_BYTES} bytes")
+                f"schema file {ref!r} is larger than the {MAX_SCHEMA_BYTES} byte limit"
+            ) from None
+        if exc.reason == "not-regular":
+            raise ContractError(f"schema file {ref!r} does not exist or is not a file") from None
+        raise ContractError(f"schema file {ref!r} cannot be read: {exc}") from None
     try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ContractError(f"schema file {ref!r} is not UTF-8: {exc}") from exc
+        content = decode_text(data, ref)
+    except InputError as exc:
+        raise ContractError(f"schema file {ref!r}: {exc.message}") from None
     doc = _parse(content, ref, yaml_first=target.suffix.lower() in (".yaml", ".yml"))
     if isinstance(doc, bool):
         return {} if doc else {"not": {}}
@@ -164,25 +164,34 @@ def load_schema(
 
 
 def _parse(content: str, ref: str, *, yaml_first: bool) -> Any:
-    if not yaml_first:
-        try:
-            return json.loads(content)
-        except json.JSONDecodeError as exc:
-            if ref.lower().endswith(".json"):
-                raise ContractError(
-                    f"schema file {ref!r} is not valid JSON: {exc.msg} "
-                    f"at line {exc.lineno}, column {exc.colno}"
-                ) from exc
-    import yaml  # lazily: keeps this module's import fast
+    """Parse a schema file with the topology loader, so that it gets the same budgets
+    (alias expansion, nesting depth, plain YAML only): JSON for ``.json`` and for other
+    names that hold valid JSON, YAML otherwise."""
+    from topolint.errors import InputError
+    from topolint.loader import load_text
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if not content.strip():
+        raise ContractError(f"schema file {ref!r} is empty")
+    fmt = "yaml" if yaml_first else "json"
+    if not yaml_first and not ref.lower().endswith(".json"):
+        try:
+            json.loads(content)
+        except (ValueError, RecursionError):
+            fmt = "yaml"
     try:
-        return yaml.load(content, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ContractError(f"schema file {ref!r} is not valid YAML{where}: {problem}") from exc
+        return load_text(content, ref, fmt).data
+    except InputError as exc:
+        where = f" at line {exc.line}, column {exc.column}" if exc.line and exc.column else ""
+        message = exc.message
+        if "expected a topology" in message:
+            raise ContractError(f"schema file {ref!r} is empty") from None
+        for kind in ("JSON", "YAML"):
+            if message.startswith(f"invalid {kind}: "):
+                message = message.removeprefix(f"invalid {kind}: ")
+                raise ContractError(
+                    f"schema file {ref!r} is not valid {kind}: {message}{where}"
+                ) from None
+        raise ContractError(f"schema file {ref!r} is refused: {message}{where}") from None
 
 
 # --------------------------------------------------------------------------- helpers

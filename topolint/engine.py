@@ -21,7 +21,14 @@ from typing import Any
 from topolint.context import Context
 from topolint.errors import InputError, UsageError
 from topolint.findings import Fact, Finding, Path, Position, Severity
-from topolint.loader import _SUPPRESS_RE, Document, Suppression, load_file, load_text
+from topolint.loader import (
+    _SUPPRESS_RE,
+    Document,
+    Suppression,
+    is_regular_file,
+    load_file,
+    load_text,
+)
 from topolint.model import Topology, build_topology
 from topolint.rule import RuleInfo
 
@@ -456,7 +463,12 @@ def stale_suppressions(
 
 
 def discover(paths: Iterable[str]) -> list[FsPath]:
-    """Files to check: named files as given; folders scanned for YAML/JSON (no symlink loops)."""
+    """Files to check: named files as given; folders scanned for YAML/JSON (no symlink loops).
+
+    Scanning keeps only regular files (by ``stat``, nothing is opened): a named pipe or a
+    link to a device called ``*.yaml`` in a folder is not a topology.  A named file that is
+    not regular is kept, for the loader to refuse with its name.
+    """
     out: list[FsPath] = []
     for p in paths:
         path = FsPath(p)
@@ -465,7 +477,9 @@ def discover(paths: Iterable[str]) -> list[FsPath]:
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
                 for name in sorted(files):
                     if name.endswith(TOPOLOGY_SUFFIXES):
-                        out.append(FsPath(root) / name)
+                        file = FsPath(root) / name
+                        if is_regular_file(file):
+                            out.append(file)
         else:
             out.append(path)
     return out

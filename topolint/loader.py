@@ -10,7 +10,9 @@ excessive alias expansion and excessive nesting are input errors.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -288,17 +290,102 @@ def _suppressions(text: str) -> list[Suppression]:
     return out
 
 
+class ReadRefused(Exception):
+    """A file that :func:`read_bounded` will not read; ``str()`` says why, without the name.
+
+    ``reason`` is ``unreadable`` (the system refused: missing, permissions),
+    ``not-regular`` (a pipe, device, socket or folder) or ``too-large``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_bounded(path: FsPath | str, limit: int = MAX_FILE_BYTES, *, head: bool = False) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes.
+
+    The one way topolint reads a file it was pointed at (topologies, configuration found
+    upwards, baselines, schema files): a named pipe, a device (``/dev/zero``), a socket or
+    a folder is refused without reading, and so is a file over ``limit``.  The file is
+    opened with ``O_NONBLOCK`` (opening a FIFO never waits for a writer), checked with
+    ``fstat`` on the opened descriptor (no race with a swapped path), and at most
+    ``limit + 1`` bytes are read (a file that grows while it is read is refused too).
+    With ``head=True`` a larger regular file is not refused: its first ``limit`` bytes are
+    returned.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except IsADirectoryError:
+        raise ReadRefused("is a directory", "not-regular") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the name
+        raise ReadRefused(
+            f"cannot read file: {getattr(e, 'strerror', None) or e}", "unreadable"
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadRefused(f"not a regular file ({_file_kind(st.st_mode)})", "not-regular")
+        if st.st_size > limit and not head:
+            raise ReadRefused(f"file too large ({st.st_size} bytes; limit {limit})", "too-large")
+        chunks: list[bytes] = []
+        got = 0
+        want = limit if head else limit + 1
+        while got < want:
+            chunk = os.read(fd, min(want - got, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > limit and not head:
+            raise ReadRefused(
+                f"file too large (more than {limit} bytes; limit {limit})", "too-large"
+            )
+        return b"".join(chunks)
+    except OSError as e:
+        raise ReadRefused(f"cannot read file: {e.strerror or e}", "unreadable") from None
+    finally:
+        os.close(fd)
+
+
+def is_regular_file(path: FsPath | str) -> bool:
+    """Is ``path`` (following symlinks) a regular file?  ``stat`` only: nothing is opened."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
 def read_text(path: FsPath, display: str) -> str:
     """Read a file as UTF-8 text, as an :class:`InputError` on any failure."""
     try:
-        if path.is_dir():
-            raise InputError("is a directory, expected a topology file", display)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file too large ({size} bytes; limit {MAX_FILE_BYTES})", display)
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read file: {e.strerror or e}", display) from None
+        raw = read_bounded(path, MAX_FILE_BYTES)
+    except ReadRefused as e:
+        message = str(e)
+        if message in ("is a directory", "not a regular file (a directory)"):
+            message = "is a directory, expected a topology file"
+        raise InputError(message, display) from None
+    return decode_text(raw, display)
+
+
+def decode_text(raw: bytes, display: str) -> str:
+    """Decode a file's bytes (UTF-8, or UTF-16/32 with a byte-order mark) as text; an
+    :class:`InputError` located at the first bad byte otherwise."""
     for bom, codec in _BOMS:
         if raw.startswith(bom):
             try:
