@@ -253,14 +253,16 @@ class _Wiring:
             self.tcp[(e.kind, e.port or "")].append(b)
 
     def find_conflicts(self) -> None:
-        for binds in self.ipc.values():
+        for (_, address), binds in self.ipc.items():
+            if address == "*":  # ipc://*: libzmq makes up a fresh name for each bind
+                continue
             if len(binds) > 1 or any(b.process.replicas > 1 for b in binds):
                 self.tg.conflicts.append(binds)
         for binds in self.inproc.values():
             if len(binds) > 1:
                 self.tg.conflicts.append(binds)
         for (_, port), binds in self.tcp.items():
-            if port in ("*", "!"):
+            if port in ("*", "!", "0"):  # any free port (the model writes 0 as "0")
                 continue
             by_host: dict[str, list[Bind]] = defaultdict(list)
             for b in binds:

@@ -24,13 +24,28 @@ from topolint.sockets import COMPATIBLE as COMPATIBLE
 from topolint.sockets import LOSSY as LOSSY
 from topolint.sockets import RECEIVERS as RECEIVERS
 from topolint.sockets import SENDERS as SENDERS
-from topolint.units import parse_duration, parse_rate, parse_size
+from topolint.units import (
+    INT32_MAX,
+    parse_count,
+    parse_duration,
+    parse_int,
+    parse_rate,
+    parse_size,
+    show,
+)
 
 T = TypeVar("T")
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 DEFAULT_HWM = 1000
 MAX_REPLICAS = 100_000
+#: Transports whose port is an IP port (1..65535; ``*`` or 0 on a bind: any free port).
+IP_TRANSPORTS = frozenset({"tcp", "ws", "wss", "udp", "pgm", "epgm", "norm"})
+MAX_PORT = 65535
+#: Longest ``ipc://`` path: ``sun_path`` holds 108 bytes with the terminating NUL, and libzmq
+#: refuses a path of 108 bytes or more (ENAMETOOLONG); an abstract ``@name`` counts its ``@``.
+MAX_IPC_PATH = 107
+_DIGITS = re.compile(r"[0-9]+")  # ASCII: str.isdigit() and int() also take '²', '٣', '０'
 
 
 @dataclass
@@ -268,19 +283,69 @@ class _Builder:
         if scheme in ("ipc", "inproc"):
             if not rest:
                 raise self.err(path, f"invalid endpoint {text!r}: empty {scheme} address")
+            if scheme == "ipc":
+                self.check_ipc(path, text, rest, bind)
             return Endpoint(raw, text, scheme, bind, path, address=rest, variables=names)
         if scheme in ("tcp", "ws", "wss", "udp", "tipc", "pgm", "epgm", "norm", "vmci"):
             host, port = _split_host_port(rest)
             if host is None or not port:
                 raise self.err(path, f"invalid endpoint {text!r}: expected {scheme}://HOST:PORT")
-            if port not in ("*", "!") and not port.isdigit():
-                raise self.err(path, f"invalid port {port!r} in endpoint {text!r}")
+            port = self.check_port(path, text, scheme, port, bind)
             if bind and ";" in host:
                 raise self.err(path, f"invalid bind endpoint {text!r}")
             if ";" in host:  # tcp://source;dest
                 host = host.split(";", 1)[1]
             return Endpoint(raw, text, scheme, bind, path, host=host, port=port, variables=names)
         raise self.err(path, f"unknown transport {scheme!r} in endpoint {text!r}")
+
+    def check_port(self, path: Path, text: str, scheme: str, port: str, bind: bool) -> str:
+        """The port in canonical form (``007`` is ``7``), or a located error: ASCII digits
+        only, 1..65535 for IP transports; ``*`` or 0 (any free port) only on a bind."""
+        if port in ("*", "!"):
+            any_port = True
+        elif _DIGITS.fullmatch(port):
+            digits = port.lstrip("0") or "0"
+            if scheme in IP_TRANSPORTS and (len(digits) > 5 or int(digits) > MAX_PORT):
+                raise self.err(
+                    path,
+                    f"port {show(port)} of endpoint {show(text)} is out of range: "
+                    f"expected 1 to {MAX_PORT} (or * / 0 on a bind: any free port)",
+                )
+            any_port, port = digits == "0", digits
+        else:
+            raise self.err(
+                path,
+                f"invalid port {show(port)} in endpoint {show(text)}: expected ASCII digits, "
+                f"1 to {MAX_PORT} (or * / 0 on a bind: any free port)",
+            )
+        if any_port and not bind:
+            raise self.err(
+                path,
+                f"connect to port {port} in {show(text)}: port {port} only means 'any free "
+                "port' to a bind, where libzmq picks one; a connect needs the port its peer "
+                "binds (or a reference process.socket)",
+            )
+        return port
+
+    def check_ipc(self, path: Path, text: str, address: str, bind: bool) -> None:
+        """Located errors for ``ipc://`` paths libzmq cannot use."""
+        if address == "*" and not bind:
+            raise self.err(
+                path,
+                f"connect to {show(text)}: ipc://* only means 'a fresh name' to a bind; a "
+                "connect needs the path its peer binds (or a reference process.socket)",
+            )
+        if address == "@":
+            raise self.err(path, f"invalid endpoint {text!r}: empty abstract socket name")
+        size = len(address.encode("utf-8", "surrogatepass"))
+        if size > MAX_IPC_PATH:
+            raise self.err(
+                path,
+                f"ipc path of {show(text)} is {size:,} bytes; a Unix socket path holds at most "
+                f"{MAX_IPC_PATH} (sun_path is 108 bytes with its NUL"
+                + ("; the @ of an abstract name counts" if address.startswith("@") else "")
+                + "): use a shorter path",
+            )
 
     def endpoints(self, path: Path, value: Any, bind: bool) -> list[Endpoint]:
         if value is None:
@@ -306,6 +371,12 @@ class _Builder:
             if opt in merged:
                 where = (*path, opt) if opt in data else ("defaults", opt)
                 v = self.unit(where, merged[opt], parse_size)
+                if opt != "maxmsgsize" and v > INT32_MAX:  # ZMQ_MAXMSGSIZE is an int64
+                    raise self.err(
+                        where,
+                        f"{opt} {show(merged[opt])} is {v:,} bytes, more than libzmq can set: "
+                        f"ZMQ_{opt.upper()} is a C int, at most {INT32_MAX:,} bytes",
+                    )
                 setattr(s, opt, v or None)
         if "linger" in merged:
             where = (*path, "linger") if "linger" in data else ("defaults", "linger")
@@ -314,6 +385,13 @@ class _Builder:
                 s.linger = None
             else:
                 s.linger = self.unit(where, v, parse_duration)
+                if s.linger * 1000 > INT32_MAX:
+                    raise self.err(
+                        where,
+                        f"linger {show(v)} is longer than libzmq can set: ZMQ_LINGER is a C int "
+                        f"of milliseconds, at most {INT32_MAX:,} ms (about 24.8 days); "
+                        "write -1 or 'infinite' to wait for ever",
+                    )
         s.immediate = bool(merged.get("immediate", False))
         s.conflate = bool(merged.get("conflate", False))
         s.nodrop = bool(merged.get("nodrop", False))
@@ -333,24 +411,13 @@ class _Builder:
             p.host = self.subst((*path, "host"), data["host"]).strip() or "localhost"
             p.host_declared = True
         if "replicas" in data:
-            raw = data["replicas"]
-            text = self.subst((*path, "replicas"), raw) if isinstance(raw, str) else raw
-            try:
-                p.replicas = int(text)
-            except (TypeError, ValueError):
-                raise self.err(
-                    (*path, "replicas"), f"invalid replicas {raw!r}: expected an integer"
-                ) from None
-            if not 1 <= p.replicas <= MAX_REPLICAS:
-                raise self.err(
-                    (*path, "replicas"), f"replicas must be between 1 and {MAX_REPLICAS}"
-                )
+            p.replicas = self.unit((*path, "replicas"), data["replicas"], _parse_replicas)
         if "memory_limit" in data:
             p.memory_limit = self.unit((*path, "memory_limit"), data["memory_limit"], parse_size)
         if "rate" in data:
             p.rate = self.unit((*path, "rate"), data["rate"], parse_rate)
         if "count" in data:
-            p.count = self.unit((*path, "count"), data["count"], _parse_count)
+            p.count = self.unit((*path, "count"), data["count"], parse_count)
         for key in ("service_time", "period", "phase"):
             if key in data:
                 setattr(p, key, self.unit((*path, key), data[key], parse_duration))
@@ -406,16 +473,8 @@ class _Builder:
         return m
 
 
-def _parse_count(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"invalid count {value!r}: expected a whole number")
-    try:
-        n = int(str(value).replace("_", ""))
-    except ValueError:
-        raise ValueError(f"invalid count {value!r}: expected a whole number") from None
-    if n < 0:
-        raise ValueError(f"invalid count {value!r}: must not be negative")
-    return n
+def _parse_replicas(value: Any) -> int:
+    return parse_int(value, "replicas", 1, MAX_REPLICAS)
 
 
 def _split_host_port(rest: str) -> tuple[str | None, str | None]:

@@ -204,6 +204,10 @@ def parse_int(value: object, what: str, low: int, high: int) -> int:
     1000
     """
     expected = f"expected a whole number from {low:,} to {high:,}"
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        if not low <= value <= high:  # compared as a float: int(1e300) is not needed
+            raise ValueError(f"invalid {what} {show(value)}: {expected}")
+        value = int(value)  # 3.0 is what JSON Schema calls an integer
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"invalid {what} {show(value)}: {expected}")
     if isinstance(value, str):
