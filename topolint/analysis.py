@@ -60,6 +60,7 @@ from topolint.queue_model import (
     framed_size,
     parked_bound,
 )
+from topolint.textsafe import clean, clean_lines
 
 #: Size assumed for end-of-data messages on a control socket without a message type.
 CONTROL_MESSAGE_SIZE = 64
@@ -1008,10 +1009,11 @@ def _render_text(a: Analysis, max_connections: int) -> str:
         limit = fmt_bytes(m.limit) if m.limit is not None else "-"
         rows.append((h, str(m.instances), memory_summary(m), limit))
     lines += _table(rows)
-    return "\n".join(lines) + "\n"
+    return clean_lines(lines)  # names from the file: control characters shown, never written
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    rows = [tuple(clean(cell) for cell in r) for r in rows]  # widths of what is printed
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for r in rows:

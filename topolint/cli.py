@@ -103,7 +103,7 @@ VarOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"topolint: {message}", err=True)
+    _say(f"topolint: {message}")
     return typer.Exit(code)
 
 
@@ -266,6 +266,14 @@ def run(
     timeout: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 30.0,
     format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     var: VarOpt = None,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-memory",
+            metavar="SIZE",
+            help="Memory budget of the whole process tree (e.g. 2GiB; default 4 GiB or half the available memory).",
+        ),
+    ] = None,
 ) -> None:
     """Run the topology with real ZeroMQ sockets on loopback and check the predictions."""
     from topolint.executor import run as execute
@@ -273,7 +281,12 @@ def run(
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}: expected text or json")
     text, code = execute(
-        path, scenarios=scenario or [], timeout=timeout, variables=_variables(var), fmt=format
+        path,
+        scenarios=scenario or [],
+        timeout=timeout,
+        variables=_variables(var),
+        fmt=format,
+        max_memory=max_memory,
     )
     typer.echo(text, nl=False)
     raise typer.Exit(code)
@@ -368,34 +381,61 @@ def import_fairmq(
         raise InputError("not a FairMQ configuration (no 'fairMQOptions' key)", str(file), 1, 1)
     text = to_yaml(to_native(doc).data)
     if output:
-        output.write_text(text, encoding="utf-8")
+        from topolint.output import write_file
+
+        write_file(output, text)
         typer.echo(f"wrote {output}")
     else:
         typer.echo(text, nl=False)
 
 
+def _say(line: str) -> None:
+    """One line on stderr, made safe (:func:`topolint.textsafe.clean`); a stderr that
+    cannot take it is ignored: there is nowhere else to say it."""
+    import contextlib
+
+    from topolint.textsafe import clean
+
+    with contextlib.suppress(OSError, ValueError):
+        typer.echo(clean(line), err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: run the app, turning input and usage errors into exit code 2."""
+    """Entry point: run the app, turning input, usage and output errors into exit code 2.
+
+    Every error is one line on stderr with control characters shown as escapes.  Standard
+    output is guarded (:func:`topolint.output.guard_stdout`): a full disk behind it is
+    ``topolint: cannot write to standard output: ...`` (exit 2), a closed pipe exit 1.
+    """
+    from topolint.output import guard_stdout
+
+    guard_stdout()
+    code: Any
     try:
-        return app(args=argv, standalone_mode=True)
+        try:
+            app(args=argv, standalone_mode=True)
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        sys.stdout.flush()  # short outputs reach a full disk only here
     except InputError as e:
-        typer.echo(str(e), err=True)
-        sys.exit(2)
-    except UsageError as e:
-        typer.echo(f"topolint: {e}", err=True)
-        sys.exit(2)
+        _say(str(e))
+        code = 2
+    except UsageError as e:  # also an output that cannot be written (OutputError)
+        _say(f"topolint: {e}")
+        code = 2
     except KeyboardInterrupt:
-        typer.echo("topolint: interrupted", err=True)
-        sys.exit(130)
+        _say("topolint: interrupted")
+        code = 130
     except BrokenPipeError:
-        sys.exit(1)
+        code = 1
     except (
         Exception
     ) as e:  # an internal error: one line, exit 2 (set TOPOLINT_DEBUG=1 for the traceback)
         if os.environ.get("TOPOLINT_DEBUG"):
             raise
-        typer.echo(
-            f"topolint: internal error: {type(e).__name__}: {e} (set TOPOLINT_DEBUG=1 for details)",
-            err=True,
+        _say(
+            f"topolint: internal error: {type(e).__name__}: {e} (set TOPOLINT_DEBUG=1 for details)"
         )
-        sys.exit(2)
+        code = 2
+    sys.exit(code)

@@ -703,10 +703,12 @@ def render(changes: list[Change], fmt: str, *, old: str = "", new: str = "") -> 
             "breaking": len(breaking),
         }
         return json.dumps(doc, indent=2) + "\n"
+    from topolint.textsafe import clean_lines  # names from the files: never written raw
+
     lines = [f"topolint diff {old} -> {new}"]
     if not changes:
         lines.append("no changes")
-        return "\n".join(lines) + "\n"
+        return clean_lines(lines)
     for c in changes:
         tag = "BREAKING" if c.breaking else "ok      "
         owner = f" (owner {c.owner})" if c.owner else ""
@@ -724,7 +726,7 @@ def render(changes: list[Change], fmt: str, *, old: str = "", new: str = "") -> 
     if owners:
         summary += f" (breaks {', '.join(owners)})"
     lines.append(summary)
-    return "\n".join(lines) + "\n"
+    return clean_lines(lines)
 
 
 def diff_files(old: Path, new: Path, *, fmt: str, variables: dict[str, str]) -> tuple[str, int]:
