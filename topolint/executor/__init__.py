@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from topolint.textsafe import clean, clean_lines
+
 if TYPE_CHECKING:
     from topolint.executor.plan import Limits, Settings
 
@@ -96,7 +98,7 @@ def run(
     """
     report, code = run_report(path, scenarios=scenarios, timeout=timeout, variables=variables)
     for v in report["model_violations"]:
-        print(f"topolint: {v['message']}", file=sys.stderr)
+        print(f"topolint: {clean(v['message'])}", file=sys.stderr)
     if fmt == "json":
         return json.dumps(report, indent=2, default=str) + "\n", code
     return render_text(report), code
@@ -140,6 +142,7 @@ def render_text(report: dict[str, Any]) -> str:
         )
         for c in report["connections"]
     ]
+    rows = [tuple(clean(x) for x in r) for r in rows]  # names from the file, never raw
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         out.append("  " + "  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)).rstrip())
@@ -176,4 +179,4 @@ def render_text(report: dict[str, Any]) -> str:
         out.append(f"not exercised: {', '.join(report['not_exercised'])}")
     for n in report["notes"]:
         out.append(f"note: {n}")
-    return "\n".join(out) + "\n"
+    return clean_lines(out)
