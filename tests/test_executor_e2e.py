@@ -22,6 +22,7 @@ from tests.test_executor_runtime import listening_ports, plain_pyzmq_capacity
 from topolint.errors import UsageError
 from topolint.executor import run, run_report
 from topolint.executor.plan import Settings
+from topolint.executor.workdir import read_owner
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "executor_data"
@@ -190,9 +191,9 @@ def test_sigint_during_topolint_run_leaves_nothing_behind() -> None:
     workdir, children = None, []
     try:
         for _ in range(1200):
-            for d in Path(tempfile.gettempdir()).glob("topolint-run-*"):
+            for d in (Path(tempfile.gettempdir()) / f"topolint-{os.getuid()}").glob("run-*"):
                 try:
-                    if int((d / "owner.pid").read_text()) == proc.pid:
+                    if getattr(read_owner(str(d)), "pid", None) == proc.pid:
                         workdir = d
                 except (OSError, ValueError):
                     continue

@@ -36,6 +36,7 @@ from topolint.executor.plan import (
 from topolint.executor.report import build_report
 from topolint.executor.scenarios import ScenarioError, parse_scenario
 from topolint.executor.supervisor import CHILD, PlanError, RunResult, execute
+from topolint.executor.workdir import read_owner
 
 FAST = Settings(quiet=1.0, stall_quiet=0.5, drain_idle=0.2)
 ROOT = Path(__file__).resolve().parents[1]
@@ -499,9 +500,9 @@ def test_sigint_stops_the_run_and_leaves_nothing_behind() -> None:
     children: list[int] = []
     try:
         for _ in range(600):  # wait until the run's children exist
-            for d in Path(tempfile.gettempdir()).glob("topolint-run-*"):
+            for d in (Path(tempfile.gettempdir()) / f"topolint-{os.getuid()}").glob("run-*"):
                 try:
-                    if int((d / "owner.pid").read_text()) == proc.pid:
+                    if getattr(read_owner(str(d)), "pid", None) == proc.pid:
                         workdir = str(d)
                 except (OSError, ValueError):
                     continue

@@ -5,8 +5,12 @@
 
 :func:`run_report` returns the report as a dict; :func:`run` renders it (``text`` or
 ``json``) for the command line.  Exit codes: 0 nothing confirmed; 1 a prediction was
-confirmed or the model was violated; 130 interrupted (Ctrl-C).  Input and usage errors
-raise :class:`~topolint.errors.InputError` / :class:`~topolint.errors.UsageError` (exit 2).
+confirmed or the model was violated; 2 the run is incomplete (a child died abnormally,
+the run's folder vanished, the memory budget stopped it: see ``failures`` and
+:mod:`~topolint.executor.outcome`); 130 interrupted (Ctrl-C).  Input and usage errors, and
+runs this machine cannot hold (open files, memory budget, disk space, an unsafe temporary
+folder), raise :class:`~topolint.errors.InputError` / :class:`~topolint.errors.UsageError`
+(exit 2).
 
 The package imports lazily: a child process (``child.py``) loads only pyzmq.
 """
@@ -38,13 +42,19 @@ def run_report(
     variables: Mapping[str, str] | None = None,
     settings: Settings | None = None,
     limits: Limits | None = None,
+    max_memory: int | str | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """Check, then run the topology at ``path`` for real; return (report, exit code)."""
+    """Check, then run the topology at ``path`` for real; return (report, exit code).
+
+    ``max_memory`` (bytes or ``"2GiB"``) is the whole process tree's memory budget."""
     from topolint.engine import Settings as CheckSettings
     from topolint.engine import load, run_rules
     from topolint.errors import UsageError
     from topolint.executor.build import build_plan
+    from topolint.executor.outcome import EXIT_INCOMPLETE, parse_budget, withhold
+    from topolint.executor.plan import Limits
     from topolint.executor.report import build_report
+    from topolint.executor.resources import ResourceError
     from topolint.executor.scenarios import ScenarioError, parse_scenarios
     from topolint.executor.supervisor import PlanError, execute
     from topolint.executor.verdicts import CONFIRMED, judge
@@ -56,6 +66,10 @@ def run_report(
         raise UsageError(str(e)) from None
     if not 0 < timeout <= 24 * 3600:
         raise UsageError(f"--timeout {timeout:g}: expected a number of seconds in (0, 86400]")
+    budget = parse_budget(max_memory)
+    if budget is not None:
+        limits = limits or Limits()
+        limits.max_memory = budget
     variables = dict(variables or {})
     topo = load(os.fspath(path), variables)
     findings = run_rules(topo, CheckSettings(variables=variables))
@@ -64,18 +78,21 @@ def run_report(
             topo, build_graph(topo), parsed, timeout=timeout, settings=settings, limits=limits
         )
         result = execute(plan)
-    except (ScenarioError, PlanError) as e:
+    except (ScenarioError, PlanError, ResourceError) as e:
         raise UsageError(str(e)) from None
     report = build_report(result)
     report["memory_limits"] = {
         name: p.memory_limit for name, p in topo.processes.items() if p.memory_limit
     }
     verdicts, not_exercised = judge(findings, report, plan)
+    verdicts, not_exercised = withhold(report, plan, verdicts, not_exercised)
     report["file"] = topo.file
     report["verdicts"] = verdicts
     report["not_exercised"] = not_exercised
     if result.interrupted:
         code = EXIT_INTERRUPTED
+    elif report["incomplete"]:
+        code = EXIT_INCOMPLETE
     elif report["model_violations"] or any(v["status"] == CONFIRMED for v in verdicts):
         code = 1
     else:
@@ -91,12 +108,18 @@ def run(
     timeout: float = 30.0,
     variables: Mapping[str, str] | None = None,
     fmt: str = "text",
+    max_memory: int | str | None = None,
 ) -> tuple[str, int]:
     """``topolint run``: the rendered report (``fmt`` = ``text`` or ``json``) and exit code.
 
-    Model violations are also written to stderr, loudly, whatever the format.
+    Model violations and why a run is incomplete are also written to stderr, loudly,
+    whatever the format.
     """
-    report, code = run_report(path, scenarios=scenarios, timeout=timeout, variables=variables)
+    report, code = run_report(
+        path, scenarios=scenarios, timeout=timeout, variables=variables, max_memory=max_memory
+    )
+    for f in report["failures"]:
+        print(f"topolint: RUN INCOMPLETE: {clean(f)}", file=sys.stderr)
     for v in report["model_violations"]:
         print(f"topolint: {clean(v['message'])}", file=sys.stderr)
     if fmt == "json":
@@ -113,6 +136,8 @@ def render_text(report: dict[str, Any]) -> str:
     out: list[str] = []
     for v in report["model_violations"]:
         out.append(f"!!! {v['message']}")
+    for f in report.get("failures", []):
+        out.append(f"!!! RUN INCOMPLETE: {f}")
     if out:
         out.append("")
     env = report["environment"]
@@ -167,7 +192,7 @@ def render_text(report: dict[str, Any]) -> str:
         )
     bad = [p for p in report["processes"] if p["state"] in ("crashed",)]
     for p in bad:
-        out.append(f"process {p['name']} crashed: {p.get('error')}")
+        out.append(f"process {p['name']} crashed: {p.get('cause') or p.get('error')}")
     out.append("")
     if report["verdicts"]:
         out.append("verdicts:")
@@ -175,6 +200,11 @@ def render_text(report: dict[str, Any]) -> str:
             out.append(f"  {v['status']:<14} {v['rule']} ({v['subject']}): {v['evidence']}")
     else:
         out.append("verdicts: none of the static findings can be exercised by this run")
+    if report.get("withheld_verdicts"):
+        out.append(
+            "withheld, as a child died or the run was cut short: "
+            + ", ".join(f"{v['rule']} ({v['subject']})" for v in report["withheld_verdicts"])
+        )
     if report.get("not_exercised"):
         out.append(f"not exercised: {', '.join(report['not_exercised'])}")
     for n in report["notes"]:

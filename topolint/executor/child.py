@@ -887,7 +887,12 @@ class Child:
         if delay:
             self.sleep(delay)
         self.ctx = zmq.Context()
-        self.socks = [self.make_socket(p) for p in self.inst["sockets"]]
+        # Sockets, their monitors' PAIRs and the sync REQ/REPs (libzmq's default is 1023).
+        plans = self.inst["sockets"]
+        wanted = 3 * len(plans) + sum(len(p.get("sync_peers") or {}) for p in plans) + 16
+        if wanted > self.ctx.get(zmq.MAX_SOCKETS):
+            self.ctx.set(zmq.MAX_SOCKETS, wanted)
+        self.socks = [self.make_socket(p) for p in plans]
         self.set_phase("ready")
         if self.scen.get("stall"):
             self.run_stalled()

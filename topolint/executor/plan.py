@@ -152,6 +152,10 @@ class Limits:
     max_source_bytes: int = 256 << 20  # count x size per source
     max_child_memory: int = 2 << 30  # RLIMIT_AS per child
     max_timeout: float = 3600.0
+    #: Private memory of the whole process tree (bytes); None = the default budget
+    #: (4 GiB, or half the memory available at start if less).  Checked against the static
+    #: bound before the run and sampled during it.
+    max_memory: int | None = None
 
     #: The largest values a caller may configure.
     HARD: dict[str, float] = field(

@@ -250,8 +250,11 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
             row["flood"] = latest["flood"]
         if latest.get("dropped"):
             row["dropped"] = latest["dropped"]
-        if r.crashed or latest.get("error"):
-            row["error"] = latest.get("error") or r.stderr.strip().splitlines()[-1:] or None
+        cause = r.cause
+        if cause:
+            row["cause"] = cause
+        if cause or latest.get("error"):
+            row["error"] = latest.get("error") or cause
         rows.append(row)
     return rows
 
@@ -290,6 +293,9 @@ def build_report(result: RunResult) -> dict[str, Any]:
     ]
     span = (max(lasts) - min(firsts)) if firsts and lasts else 0.0
     lat = [s["latency_s"] for s in sinks if s["latency_s"]]
+    processes = _process_rows(result)
+    failures = [f"{p['name']} died: {p['cause']}" for p in processes if p.get("cause")]
+    failures += result.failures
     return {
         "topology": plan.name,
         "scenarios": list(plan.scenarios),
@@ -302,7 +308,10 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "connections": connections,
         "sinks": sinks,
         "joins": _join_rows(result),
-        "processes": _process_rows(result),
+        "processes": processes,
+        "incomplete": bool(failures),
+        "failures": failures,
+        "memory": dict(result.memory),
         "throughput": {
             "messages_per_second": (total / span) if span > 0 else None,
             "sink_messages": total,

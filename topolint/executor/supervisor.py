@@ -1,12 +1,17 @@
 """The supervisor: runs a :class:`~topolint.executor.plan.RunPlan` as real OS processes.
 
-It owns a private temporary folder (``topolint-run-*``), turns the plan's abstract
+It owns a private temporary folder (``$TMPDIR/topolint-<uid>/run-*``, see
+:mod:`~topolint.executor.workdir`), turns the plan's abstract
 endpoints into loopback TCP ports or IPC paths inside that folder, starts one child per
 instance in its own session, watches their stats files, applies the scenarios, decides when
 the run is over (every child finished, the timeout, nothing moved for ``settings.quiet``
 seconds with no timer pending, or a stall measurement completed) and always cleans up:
 every child's process group is killed, held ports are released and the folder is removed,
 also on Ctrl-C (SIGINT), SIGTERM/SIGHUP, or a crash of a child.
+
+It also stops the run when its folder disappears or when the private memory of the process
+tree exceeds the plan's budget (``limits.max_memory``), and turns running out of open
+files or disk space into one :class:`ResourceError` line.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import array
 import atexit
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -21,7 +27,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,10 +34,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from topolint.executor import resources, workdir
 from topolint.executor.plan import InstancePlan, RunPlan
+from topolint.executor.resources import ResourceError
 
 CHILD = Path(__file__).with_name("child.py")
-PREFIX = "topolint-run-"
+#: How often the process tree's memory is sampled (seconds).
+MEMORY_SAMPLE = 0.1
 
 
 class PlanError(ValueError):
@@ -54,8 +62,35 @@ class InstanceResult:
     stderr: str = ""
 
     @property
+    def cause(self) -> str | None:
+        """Why this child died abnormally (signal, exception, exit code), or None."""
+        code = self.exit_code
+        if self.killed or code is None:
+            return None
+        error = self.latest.get("error")
+        if not error:
+            lines = [x for x in self.stderr.strip().splitlines() if x.strip()]
+            error = lines[-1].strip() if lines else None
+        if code < 0:
+            if self.stopped and code in (-signal.SIGKILL, -signal.SIGTERM):
+                return None  # the supervisor's own stop
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = " (the kernel's out-of-memory killer?)" if code == -signal.SIGKILL else ""
+            return f"killed by {name}{why}"
+        if code == 0 and self.latest.get("phase") != "crashed":
+            return None
+        if self.stopped and code == 0:
+            return None
+        if code == 4:
+            return "exited: its supervisor went away"
+        return f"exit code {code}: {error}" if error else f"exit code {code}"
+
+    @property
     def crashed(self) -> bool:
-        return not self.killed and self.exit_code not in (0, None) and not self.stopped
+        return self.cause is not None
 
 
 @dataclass
@@ -69,39 +104,12 @@ class RunResult:
     endpoints: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     killed_at: dict[str, int] = field(default_factory=dict)  # instance -> source messages
+    failures: list[str] = field(default_factory=list)  # why the run as a whole is incomplete
+    memory: dict[str, Any] = field(default_factory=dict)  # budget, static bound, peak
 
 
 class _Interrupted(BaseException):
     pass
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_workdirs(base: str | None = None) -> list[str]:
-    """Remove ``topolint-run-*`` folders left by a supervisor that was SIGKILLed."""
-    removed = []
-    base = base or tempfile.gettempdir()
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(base):
-            if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
-                continue
-            owner = Path(entry.path, "owner.pid")
-            try:
-                pid = int(owner.read_text())
-            except (OSError, ValueError):
-                continue
-            if pid != os.getpid() and not _pid_alive(pid):
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(entry.path)
-    return removed
 
 
 class _StatsReader:
@@ -139,17 +147,41 @@ class Supervisor:
         self.results: dict[str, InstanceResult] = {}
         self.readers: dict[str, _StatsReader] = {}
         self.specs: dict[str, dict[str, Any]] = {}
+        self.results = {i.name: InstanceResult(i.name) for i in plan.instances}
+        self.notes: list[str] = []
+        self.failures: list[str] = []
+        self.memory: dict[str, Any] = {}
+        self.stage = "starting"
+        self._wd_id: tuple[int, int] | None = None
         self._cleaned = False
         self._old_handlers: dict[int, Any] = {}
         self._errfiles: list[Any] = []
 
     # ------------------------------------------------------------------ setup
     def _mkworkdir(self) -> None:
-        base = tempfile.gettempdir()
-        if len(base) > 40:  # keep ipc:// paths well under the 107-byte sun_path limit
-            base = "/tmp"
-        self.workdir = tempfile.mkdtemp(prefix=PREFIX, dir=base)
-        Path(self.workdir, "owner.pid").write_text(str(os.getpid()))
+        self.stage = "creating the run's folder"
+        longest = max(len(self.plan.endpoints), sum(len(i.sockets) for i in self.plan.instances))
+        tmp, note = workdir.tempdir(reserve=len(f"void{longest}"))
+        if note:
+            self.notes.append(note)
+        base = workdir.user_base(tmp)
+        me = workdir.current_owner()
+        if me is None:
+            self.notes.append(
+                "/proc cannot tell this process's start time: if this run is SIGKILLed, "
+                "its folder stays (later runs only remove folders of provably dead owners)"
+            )
+        workdir.sweep(base, me)
+        self.workdir = workdir.make_run_dir(base, me)
+        st = os.stat(self.workdir)
+        self._wd_id = (st.st_dev, st.st_ino)
+
+    def _folder_gone(self) -> bool:
+        try:
+            st = os.stat(self.workdir)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self._wd_id
 
     def _free_port(self, hold: bool) -> int:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -238,7 +270,7 @@ class Supervisor:
         )
         self.procs[inst.name] = p
         self.readers[inst.name] = _StatsReader(spec["stats"])
-        self.results[inst.name] = InstanceResult(inst.name, pid=p.pid)
+        self.results[inst.name].pid = p.pid
 
     # ------------------------------------------------------------------ signals
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -336,14 +368,18 @@ class Supervisor:
         interrupted = False
         reason = ""
         killed_at: dict[str, int] = {}
+        error: OSError | None = None
         try:
-            remove_stale_workdirs()
             self._mkworkdir()
+            self.stage = "reserving loopback ports"
             self._materialise()
+            self.stage = "writing the children's specifications"
             self._specs()
+            self.stage = "starting the children"
             for idx, inst in enumerate(plan.instances):
                 self._spawn(inst, idx)
             start = time.monotonic()
+            self.stage = "watching the children"
             reason = self._watch(start, killed_at)
         except _Interrupted:
             interrupted = True
@@ -351,8 +387,12 @@ class Supervisor:
         except KeyboardInterrupt:
             interrupted = True
             reason = "interrupted"
+        except OSError as e:
+            error = e
         try:
             self._block_signals()
+            if error is not None:
+                raise ResourceError(self._describe(error)) from None
             if self.procs:
                 self._stop_all()
                 self._collect()
@@ -369,12 +409,51 @@ class Supervisor:
                 duration=duration,
                 interrupted=interrupted,
                 endpoints=dict(self.endpoints),
-                notes=list(plan.notes),
+                notes=list(plan.notes) + self.notes,
                 killed_at=killed_at,
+                failures=list(self.failures),
+                memory=dict(self.memory),
             )
         finally:
             self.cleanup()
             self._restore()
+
+    def _describe(self, e: OSError) -> str:
+        """One line for an OS error that stopped the run before or while it ran."""
+        if isinstance(e, workdir.WorkdirError):
+            return str(e.strerror)
+        where = e.filename or self.workdir or "the temporary folder"
+        if e.errno in (errno.EMFILE, errno.ENFILE):
+            soft, _ = resource_limits()
+            return (
+                f"too many open files ({errno.errorcode[e.errno]}) while {self.stage}: the "
+                f"open-file limit (RLIMIT_NOFILE) is {soft}; raise it (ulimit -n) or run "
+                "fewer sockets"
+            )
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return (
+                f"no space left for the run's files ({errno.errorcode[e.errno]}) while "
+                f"{self.stage}, in {where}; free some space or point TMPDIR elsewhere"
+            )
+        if e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+            return f"no free loopback port ({errno.errorcode[e.errno]}) while {self.stage}"
+        name = errno.errorcode.get(e.errno or 0, "error")
+        return f"cannot run: {e.strerror or e} ({name}) while {self.stage}, on {where}"
+
+    def _sample_memory(self) -> bool:
+        """Sample the tree's private memory; True if it is above the budget."""
+        budget = self.plan.limits.max_memory
+        pids = [p.pid for p in self.procs.values() if p.returncode is None]
+        used = resources.tree_rss(pids)
+        self.memory["peak_tree_rss"] = max(self.memory.get("peak_tree_rss", 0), used)
+        if budget and used > budget:
+            self.failures.append(
+                f"memory budget exceeded: the process tree held {resources.fmt_bytes(used)} of "
+                f"private memory, above the budget of {resources.fmt_bytes(budget)} "
+                "(--max-memory); the run was stopped"
+            )
+            return True
+        return False
 
     def _watch(self, start: float, killed_at: dict[str, int]) -> str:
         plan = self.plan
@@ -392,9 +471,20 @@ class Supervisor:
         sources = [i.name for i in plan.instances if i.behaviour.kind == "source"]
         progress: dict[str, Any] = {}
         last_change = time.monotonic()
+        next_sample = 0.0
         while True:
             time.sleep(0.02)
             now = time.monotonic()
+            if self._folder_gone():
+                self.failures.append(
+                    f"the run's folder {self.workdir} was removed while the run was going "
+                    "on (by another process): its children lost their files and sockets"
+                )
+                return "run folder removed"
+            if now >= next_sample:
+                next_sample = now + MEMORY_SAMPLE
+                if self._sample_memory():
+                    return "memory budget exceeded"
             self._poll_stats()
             exited = {n for n, p in self.procs.items() if p.poll() is not None}
             if len(exited) == len(self.procs):
@@ -449,8 +539,16 @@ class Supervisor:
                 return f"no progress for {settings.quiet:g} s (stuck)"
 
 
+def resource_limits() -> tuple[int, int]:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
 def execute(plan: RunPlan) -> RunResult:
-    """Run ``plan``; always cleans up.  Raises :class:`PlanError` for an unrunnable plan."""
+    """Run ``plan``; always cleans up.  Raises :class:`PlanError` for an unrunnable plan and
+    :class:`~topolint.executor.resources.ResourceError` for one this machine cannot hold
+    (open files, memory budget, an unsafe temporary folder, a full disk)."""
     notes = plan.limits.clamp()
     plan.notes.extend(notes)
     if len(plan.instances) > plan.limits.max_instances:
@@ -489,4 +587,26 @@ def execute(plan: RunPlan) -> RunResult:
                     + f": emitting {cap} messages (cap)"
                 )
                 b.count = cap
-    return Supervisor(plan).run()
+    plan.notes.extend(resources.realise_options(plan))
+    plan.notes.extend(resources.check_files(plan))
+    budget = plan.limits.max_memory or resources.default_budget()
+    plan.limits.max_memory = budget
+    bound = resources.static_memory(plan)
+    fmt = resources.fmt_bytes
+    if bound.total > budget:
+        if bound.unbounded:
+            why = bound.unbounded
+        else:
+            largest = ", ".join(f"{name} {fmt(b)}" for name, b in bound.largest[:2])
+            why = (
+                f"{fmt(bound.queues)} in queues (largest: {largest}), {fmt(bound.deliveries)} "
+                f"of bookkeeping, {fmt(bound.baseline)} for {len(plan.instances) + 1} processes"
+            )
+        raise ResourceError(
+            f"the static memory bound of this run is {fmt(bound.total)} ({why}), above the "
+            f"memory budget of {fmt(budget)}: raise the budget with --max-memory SIZE, or "
+            "lower HWMs, message sizes or counts"
+        )
+    sup = Supervisor(plan)
+    sup.memory.update(budget=budget, static_bound=int(bound.total))
+    return sup.run()
