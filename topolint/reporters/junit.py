@@ -4,8 +4,10 @@ One ``<testsuite>`` per file checked (``name`` = the file).  Each finding is its
 ``<testcase>`` with a ``<failure>`` (``type`` = the severity, ``message`` = the message), so
 every finding shows as one line in the CI's test list; its ``name`` is
 ``CODE rule-name (line:column)``, its ``classname`` the file.  A file without findings gets
-one passing ``<testcase name="topolint">``.  Characters XML 1.0 cannot carry (control
-characters) are replaced by U+FFFD; everything else is escaped by ElementTree.
+one passing ``<testcase name="topolint">``.  Control characters other than newlines and
+tabs are shown as escapes (:func:`topolint.textsafe.escape`, as in the text output; XML 1.0
+cannot carry most of them), what XML still cannot carry is replaced by U+FFFD, everything
+else is escaped by ElementTree.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from topolint.reporters import Report
+from topolint.textsafe import escape
 
 if TYPE_CHECKING:
     from topolint.findings import Finding
@@ -24,7 +27,7 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 def _x(text: object) -> str:
-    return _INVALID_XML.sub("\ufffd", str(text))
+    return _INVALID_XML.sub("\ufffd", escape(str(text), keep="\n\t"))
 
 
 def _body(f: Finding) -> str:
