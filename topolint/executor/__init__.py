@@ -198,6 +198,8 @@ def render_text(report: dict[str, Any]) -> str:
         out.append("verdicts:")
         for v in report["verdicts"]:
             out.append(f"  {v['status']:<14} {v['rule']} ({v['subject']}): {v['evidence']}")
+    elif report.get("withheld_verdicts"):
+        out.append("verdicts: none stand (see withheld)")
     else:
         out.append("verdicts: none of the static findings can be exercised by this run")
     if report.get("withheld_verdicts"):
