@@ -40,7 +40,7 @@ from topolint.executor.resources import ResourceError
 
 CHILD = Path(__file__).with_name("child.py")
 #: How often the process tree's memory is sampled (seconds).
-MEMORY_SAMPLE = 0.1
+MEMORY_SAMPLE = 0.02
 
 
 class PlanError(ValueError):
