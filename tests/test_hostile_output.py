@@ -93,19 +93,33 @@ def test_check_github_is_picked_under_actions_and_safe() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "gitlab"])
-def test_check_json_formats_stay_valid(fmt: str) -> None:
+def test_check_json_formats_are_safe_to_print_and_keep_the_data(fmt: str) -> None:
     r = run_cli("check", str(INJECTION), "--format", fmt)
     assert r.returncode == 1
-    json.loads(r.stdout)
-    assert "\x1b" not in r.stdout and "\x07" not in r.stdout  # JSON escapes them
+    assert_safe(r.stdout)  # C1, bidi and ##[ written as \\u escapes by the serializer
+    assert "##[error]forged-legacy" in json.dumps(json.loads(r.stdout), ensure_ascii=False)
 
 
-def test_check_junit_stays_valid_xml() -> None:
+def test_check_junit_is_safe_to_print_and_valid_xml() -> None:
     r = run_cli("check", str(INJECTION), "--format", "junit")
     assert r.returncode == 1
+    assert_safe(r.stdout)
     root = ET.fromstring(r.stdout.encode())
-    assert root.findall(".//failure")
-    assert RAW.search(r.stdout.replace("\n", "")) is None
+    failures = root.findall(".//failure")
+    assert failures
+    # shown as in the text output (the second '#' of '##[' as \\x23)
+    assert any("#\\x23[error]forged-legacy" in (f.text or "") for f in failures)
+    assert any("\n::error file=x" in (f.text or "") for f in failures)  # &#58; parsed back
+
+
+@pytest.mark.parametrize("command", ["analyze", "diff", "run"])
+def test_json_of_analyze_diff_and_run_is_safe_to_print(command: str) -> None:
+    target = INJECTION_RUN if command == "run" else INJECTION
+    args = [command, str(target)] + ([str(INJECTION_RUN)] if command == "diff" else [])
+    r = run_cli(*args, "--format", "json", *(["--timeout", "10"] if command == "run" else []))
+    assert r.returncode in (0, 1), r.stderr
+    assert_safe(r.stdout)
+    assert "##[" in json.dumps(json.loads(r.stdout), ensure_ascii=False)  # data kept
 
 
 def test_analyze_text_shows_hostile_names_escaped() -> None:
@@ -121,12 +135,12 @@ def test_diff_text_shows_hostile_names_escaped(tmp_path: Path) -> None:
     new = tmp_path / "new.yaml"
     text = INJECTION.read_text(encoding="utf-8")
     new.write_text(
-        text.replace("max_size: 1kB", "max_size: 2kB").replace('owner: "team', 'owner: "crew'),
+        text.replace("max_size: 1kB", "max_size: 2kB").replace('owner: "x##', 'owner: "y##'),
         encoding="utf-8",
     )
     r = run_cli("diff", str(INJECTION), str(new))
     assert r.returncode in (0, 1), r.stderr
-    assert "forged-owner" in r.stdout
+    assert "y#\\x23[error]forged-legacy" in r.stdout and "forged-message-type" in r.stdout
     assert_safe(_all(r))
 
 

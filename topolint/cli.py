@@ -230,7 +230,9 @@ def analyze(
     with gc_paused():  # hundreds of thousands of live objects: see engine.gc_paused
         result = run_analysis(topo, build_graph(topo))
     if format == "json":
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        from topolint.textsafe import defuse_json
+
+        typer.echo(defuse_json(json.dumps(result.to_dict(), indent=2)))
     else:
         typer.echo(render_text(result), nl=False)
 

@@ -702,7 +702,9 @@ def render(changes: list[Change], fmt: str, *, old: str = "", new: str = "") -> 
             "changes": [c.to_dict() for c in changes],
             "breaking": len(breaking),
         }
-        return json.dumps(doc, indent=2) + "\n"
+        from topolint.textsafe import defuse_json  # no ``##[`` for a CI log to run
+
+        return defuse_json(json.dumps(doc, indent=2)) + "\n"
     from topolint.textsafe import clean_lines  # names from the files: never written raw
 
     lines = [f"topolint diff {old} -> {new}"]

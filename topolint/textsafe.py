@@ -18,7 +18,9 @@ workflow command.  :func:`clean` neutralises both and bounds the length:
 
 The result contains no character that :func:`clean` would change again (it is idempotent)
 and is at most about :data:`MAX_TEXT` characters long.  :func:`window` cuts a bounded
-piece out of a long source line for a code excerpt.  Stdlib only, cheap to import.
+piece out of a long source line for a code excerpt.  :func:`defuse_json` and
+:func:`defuse_xml` do the same for machine-readable output printed to a log, without
+changing what it decodes to.  Stdlib only, cheap to import.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ __all__ = [
     "MAX_WORD",
     "clean",
     "clean_lines",
+    "defuse_json",
+    "defuse_xml",
     "escape",
     "safe_start",
     "window",
@@ -132,3 +136,26 @@ def window(line: str, start: int, width: int = EXCERPT_WIDTH) -> tuple[str, int,
         return line, start, False, False
     begin = min(max(start - width // 3, 0), len(line) - width)
     return line[begin : begin + width], start - begin, begin > 0, begin + width < len(line)
+
+
+#: What :func:`defuse_json` / :func:`defuse_xml` encode: what a terminal or the Actions
+#: runner acts on and the serializer writes raw (C0 controls are escaped by it already).
+_MACHINE_UNSAFE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]|(?<=#)#(?=\\[)"
+)
+_XML_LEADING_COMMAND = re.compile(r"(?m)^([ \t]*):(?=:)")
+
+
+def defuse_json(text: str) -> str:
+    """A JSON document safe to print, decoding to the same data: C1 controls, bidi
+    controls, line separators, lone surrogates and the second ``#`` of ``##[`` (which only
+    occur inside strings) written as ``\\uXXXX`` escapes."""
+    return _MACHINE_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def defuse_xml(text: str) -> str:
+    """An XML document safe to print, decoding to the same data: the characters of
+    :func:`defuse_json` as character references, and a line of text that starts with
+    ``::`` (a workflow command) with its first ``:`` as ``&#58;``."""
+    text = _MACHINE_UNSAFE.sub(lambda m: f"&#{ord(m.group())};", text)
+    return _XML_LEADING_COMMAND.sub(r"\1&#58;", text)

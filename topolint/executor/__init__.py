@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from topolint.textsafe import clean, clean_lines
+from topolint.textsafe import clean, clean_lines, defuse_json
 
 if TYPE_CHECKING:
     from topolint.executor.plan import Limits, Settings
@@ -123,7 +123,7 @@ def run(
     for v in report["model_violations"]:
         print(f"topolint: {clean(v['message'])}", file=sys.stderr)
     if fmt == "json":
-        return json.dumps(report, indent=2, default=str) + "\n", code
+        return defuse_json(json.dumps(report, indent=2, default=str)) + "\n", code
     return render_text(report), code
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from topolint.findings import unique_fingerprints
 from topolint.reporters import Report, relative_path
+from topolint.textsafe import defuse_json
 
 FORMAT_VERSION = 1
 
@@ -24,7 +25,8 @@ GITLAB_SEVERITY = {"info": "info", "warning": "minor", "error": "major"}
 
 
 def _dump(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    # printed to CI logs too: no raw C1/bidi controls, no ``##[`` (same data once decoded)
+    return defuse_json(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
 
 
 def render(report: Report, *, color: bool = False) -> str:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from topolint.reporters import Report
-from topolint.textsafe import escape
+from topolint.textsafe import defuse_xml, escape
 
 if TYPE_CHECKING:
     from topolint.findings import Finding
@@ -86,4 +86,5 @@ def render(report: Report, *, color: bool = False) -> str:
     root = build(report)
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    # printed to CI logs too: no ``::`` line, no ``##[`` (same data once parsed)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + defuse_xml(body) + "\n"

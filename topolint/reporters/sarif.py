@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from topolint.findings import unique_fingerprints
 from topolint.reporters import Report, relative_path
 from topolint.rule import HELP_URI
+from topolint.textsafe import defuse_json
 
 if TYPE_CHECKING:
     from topolint.findings import Finding
@@ -226,4 +227,5 @@ def build(report: Report) -> dict[str, Any]:
 
 def render(report: Report, *, color: bool = False) -> str:
     """The SARIF log as JSON text."""
-    return json.dumps(build(report), indent=2, ensure_ascii=False) + "\n"
+    # printed to CI logs too: no raw C1/bidi controls, no ``##[`` (same data once decoded)
+    return defuse_json(json.dumps(build(report), indent=2, ensure_ascii=False)) + "\n"
