@@ -325,3 +325,108 @@ def test_two_binds_on_any_free_port_do_not_conflict(tmp_path: Path) -> None:
 def test_corpus_values_and_endpoints(name: str) -> None:
     r = run_cli("check", str(CORPUS / name))
     assert_located_error(r, name)
+
+
+# --- ${VAR} and the environment ----------------------------------------------------------
+
+SECRETS = {"AWS_SECRET_ACCESS_KEY": "AKIA-SECRET-VALUE", "GITHUB_TOKEN": "ghp-TOKEN-VALUE"}
+VARS = """\
+topolint: 1
+name: vars
+runs: continuous
+processes:
+  camera:
+    host: "{host}"
+    sockets:
+      out: {{type: push, bind: "tcp://*:7000"}}
+  worker:
+    sockets:
+      in: {{type: pull, connect: "tcp://{target}:7000"}}
+"""
+
+
+def leaked(r) -> bool:
+    return any(v in r.stdout + r.stderr for v in SECRETS.values())
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_a_default_never_reads_a_secret(tmp_path: Path, fmt: str) -> None:
+    r = run_cli("check", str(CORPUS / "env-secret.yaml"), "--format", fmt, env=SECRETS)
+    assert r.returncode in (0, 1), r.stdout + r.stderr
+    assert not leaked(r)
+
+
+def test_analyze_render_diff_never_read_a_secret(tmp_path: Path) -> None:
+    src = CORPUS / "env-secret.yaml"
+    out = tmp_path / "out.dot"
+    for args in (["analyze", str(src)], ["render", str(src), "-o", str(out)]):
+        r = run_cli(*args, env=SECRETS)
+        assert r.returncode in (0, 1), r.stdout + r.stderr
+        assert not leaked(r)
+    assert not any(v in out.read_text() for v in SECRETS.values())
+    other = tmp_path / "other.yaml"
+    other.write_text(src.read_text().replace("leak:", "leak2:"))
+    r = run_cli("diff", str(src), str(other), env=SECRETS)
+    assert r.returncode in (0, 1), r.stdout + r.stderr
+    assert not leaked(r)
+
+
+def test_an_environment_variable_not_in_allow_env_is_unresolved(tmp_path: Path) -> None:
+    f = tmp_path / "vars.yaml"
+    f.write_text(VARS.format(host="localhost", target="${AWS_SECRET_ACCESS_KEY}"))
+    r = run_cli("check", str(f), env=SECRETS)
+    first = assert_located_error(r, "vars.yaml", 11)
+    assert "unresolved variable ${AWS_SECRET_ACCESS_KEY}" in first
+    assert "not in allow-env" in first and "add AWS_SECRET_ACCESS_KEY to allow-env" in first
+    assert not leaked(r)
+
+
+@pytest.mark.parametrize("config", ["pyproject.toml", ".topolint.yaml"])
+def test_allow_env_names_and_globs(tmp_path: Path, config: str) -> None:
+    if config == "pyproject.toml":
+        text = '[tool.topolint]\nallow-env = ["CAMERA_HOST", "DEPLOY_*"]\n'
+    else:
+        text = 'allow-env: [CAMERA_HOST, "DEPLOY_*"]\n'
+    (tmp_path / config).write_text(text)
+    f = tmp_path / "vars.yaml"
+    f.write_text(VARS.format(host="${CAMERA_HOST}", target="${DEPLOY_TARGET}"))
+    env = {**SECRETS, "CAMERA_HOST": "cam-7", "DEPLOY_TARGET": "cam-7"}
+    r = run_cli("check", "vars.yaml", "--select", "unresolved-endpoint", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr  # worker meets camera on cam-7
+    r = run_cli("analyze", "vars.yaml", "--format", "json", cwd=tmp_path, env=env)
+    assert r.returncode == 0 and "cam-7" in r.stdout, r.stdout + r.stderr
+    # a name the globs do not match stays unresolved, whatever the environment says
+    f.write_text(VARS.format(host="${CAMERA_HOST}", target="${GITHUB_TOKEN}"))
+    r = run_cli("check", "vars.yaml", cwd=tmp_path, env=env)
+    assert "not in allow-env" in assert_located_error(r, "vars.yaml", 11)
+    assert not leaked(r)
+
+
+def test_allowed_but_unset(tmp_path: Path) -> None:
+    (tmp_path / ".topolint.yaml").write_text("allow-env: [CAMERA_HOST]\n")
+    (tmp_path / "vars.yaml").write_text(VARS.format(host="${CAMERA_HOST}", target="localhost"))
+    r = run_cli("check", "vars.yaml", cwd=tmp_path)
+    first = assert_located_error(r, "vars.yaml", 6)
+    assert "allow-env lets it come from the environment, where it is not set" in first
+
+
+def test_var_needs_no_allow_env_and_wins(tmp_path: Path) -> None:
+    (tmp_path / ".topolint.yaml").write_text("allow-env: [CAMERA_HOST]\n")
+    (tmp_path / "vars.yaml").write_text(VARS.format(host="${CAMERA_HOST}", target="cam-1"))
+    env = {"CAMERA_HOST": "from-env"}
+    args = ["check", "vars.yaml", "--select", "unresolved-endpoint", "--var", "CAMERA_HOST=cam-1"]
+    r = run_cli(*args, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_allow_env_of_the_wrong_type_is_a_located_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / ".topolint.yaml").write_text("select: [ALL]\nallow-env: CAMERA_HOST\n")
+    (tmp_path / "vars.yaml").write_text(VARS.format(host="localhost", target="localhost"))
+    r = run_cli("check", "vars.yaml", cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert ".topolint.yaml:2:" in r.stderr and "allow-env" in r.stderr
+
+
+def test_config_schema_has_allow_env() -> None:
+    r = run_cli("schema", "--config")
+    assert r.returncode == 0 and '"allow-env"' in r.stdout

@@ -60,6 +60,7 @@ def settings_for(
     s.per_file_ignores = dict(config.get("per-file-ignores", {}))
     s.fail_on = fail_on or config.get("fail-on", "warning")
     s.variables = {**config.get("variables", {}), **variables}
+    s.allow_env = list(config.get("allow-env", []))  # the environment ${VAR} may read
     s.options = {}
     for name, opts in config.get("rules", {}).items():
         try:

@@ -9,6 +9,12 @@ The nearest configuration file to a checked file wins (searching upwards from it
     severity: {dead-output: info}  # per-rule severity overrides
     fail-on: warning
     rules: {hardcoded-endpoint: {allow-hosts: ["build-*"]}}   # rule options
+    variables: {CAMERA_HOST: localhost}   # values for ${VAR} (--var wins)
+    allow-env: [CAMERA_HOST, "DEPLOY_*"]  # the only names ${VAR} may read from the environment
+
+``allow-env`` is a security property: topolint is a CI gate on files that whoever opens a
+pull request writes, so ``${VAR}`` never reads a variable the configuration does not list
+(``${AWS_SECRET_ACCESS_KEY:-x}`` in an endpoint must not copy a CI secret into a report).
 
 Unknown keys are errors with a "did you mean"; the file has a JSON Schema
 (``topolint schema --config``).
@@ -47,6 +53,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "fail-on": {"enum": _SEVERITIES},
         "rules": {"type": "object", "additionalProperties": {"type": "object"}},
         "variables": {"type": "object", "additionalProperties": {"type": "string"}},
+        "allow-env": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "environment variables ${VAR} may read (names or globs such as "
+            "'DEPLOY_*'); every other variable comes from --var or 'variables' only",
+        },
         "format": {"enum": ["text", "json", "sarif", "github", "junit", "gitlab"]},
     },
 }
@@ -184,6 +196,12 @@ def load_config(path: Path) -> Config:
         return Config(source, {})
     doc = load_text(text, source, "yaml")
     return Config(source, _validate(doc.data or {}, source, doc), doc=doc)
+
+
+def allow_env_for(path: Path) -> list[str]:
+    """``allow-env`` of the nearest configuration of ``path`` (none: nothing is allowed)."""
+    found = find_config(path)
+    return list(load_config(found).get("allow-env", [])) if found is not None else []
 
 
 def find_config(start: Path) -> Path | None:

@@ -11,7 +11,7 @@ import gc
 import importlib
 import os
 import pkgutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -106,6 +106,7 @@ class Settings:
     fail_on: str = "warning"
     variables: dict[str, str] = field(default_factory=dict)
     use_environ: bool = True
+    allow_env: list[str] = field(default_factory=list)  # names ${VAR} may read (globs)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
 
     def enabled(self, file: str = "") -> list[RuleInfo]:
@@ -142,15 +143,25 @@ def is_topology(data: Any) -> bool:
 
 
 def parse(
-    doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True
+    doc: Document,
+    variables: Mapping[str, str] | None = None,
+    *,
+    use_environ: bool = True,
+    allow_env: Sequence[str] = (),
 ) -> Topology:
-    """Validate a loaded document (native or FairMQ) and build its model."""
+    """Validate a loaded document (native or FairMQ) and build its model.
+
+    ``${VAR}`` reads the environment only for names matching ``allow_env`` (globs)."""
     with gc_paused():
-        return _parse(doc, variables, use_environ=use_environ)
+        return _parse(doc, variables, use_environ=use_environ, allow_env=allow_env)
 
 
 def _parse(
-    doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True
+    doc: Document,
+    variables: Mapping[str, str] | None = None,
+    *,
+    use_environ: bool = True,
+    allow_env: Sequence[str] = (),
 ) -> Topology:
     from topolint import schema
 
@@ -161,7 +172,7 @@ def _parse(
 
         doc = to_native(doc)
     schema.validate(doc)
-    return build_topology(doc, variables, use_environ=use_environ)
+    return build_topology(doc, variables, use_environ=use_environ, allow_env=allow_env)
 
 
 def load(
@@ -169,11 +180,19 @@ def load(
     variables: Mapping[str, str] | None = None,
     *,
     use_environ: bool = True,
+    allow_env: Sequence[str] | None = None,
     display: str | None = None,
 ) -> Topology:
-    """Read, validate and model one topology file."""
+    """Read, validate and model one topology file.
+
+    ``allow_env`` ``None``: the ``allow-env`` of the file's nearest configuration."""
     with gc_paused():
-        return parse(load_file(FsPath(path), display), variables, use_environ=use_environ)
+        doc = load_file(FsPath(path), display)
+        if allow_env is None:
+            from topolint.config import allow_env_for
+
+            allow_env = allow_env_for(FsPath(path)) if use_environ and "${" in doc.text else ()
+        return parse(doc, variables, use_environ=use_environ, allow_env=allow_env)
 
 
 def loads(
@@ -514,7 +533,12 @@ def check_paths(
                 continue
             result.files.append(display)
             result.sources[display] = doc.text
-            topo = parse(doc, settings.variables, use_environ=settings.use_environ)
+            topo = parse(
+                doc,
+                settings.variables,
+                use_environ=settings.use_environ,
+                allow_env=settings.allow_env,
+            )
         except InputError as e:
             if display not in result.files:
                 result.files.append(display)

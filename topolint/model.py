@@ -9,9 +9,10 @@ element's location.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -231,9 +232,12 @@ class Topology:
 
 
 class _Builder:
-    def __init__(self, doc: Document, variables: Mapping[str, str]) -> None:
+    def __init__(
+        self, doc: Document, variables: Mapping[str, str], allow_env: Sequence[str] = ()
+    ) -> None:
         self.doc = doc
         self.variables = variables
+        self.allow_env = allow_env
 
     def err(self, path: Path, message: str) -> InputError:
         return self.doc.error(message, path)
@@ -255,10 +259,19 @@ class _Builder:
                 return self.variables[name]
             if default is not None:
                 return default
+            if env_allowed(name, self.allow_env):
+                raise self.err(
+                    path,
+                    f"unresolved variable ${{{name}}}: allow-env lets it come from the "
+                    f"environment, where it is not set; set it, pass --var {name}=VALUE, or "
+                    f"write ${{{name}:-default}}",
+                )
             raise self.err(
                 path,
-                f"unresolved variable ${{{name}}}: pass --var {name}=VALUE, set it in the "
-                f"environment, or write ${{{name}:-default}}",
+                f"unresolved variable ${{{name}}}: not set by --var and not in allow-env "
+                f"(the environment is read only for names allow-env lists); pass --var "
+                f"{name}=VALUE, write ${{{name}:-default}}, or add {name} to allow-env in "
+                "[tool.topolint] or .topolint.yaml",
             )
 
         out = _VAR.sub(repl, text)
@@ -488,16 +501,35 @@ def _split_host_port(rest: str) -> tuple[str | None, str | None]:
     return host, port
 
 
+def env_allowed(name: str, allow_env: Sequence[str]) -> bool:
+    """Whether ``${name}`` may read the environment: ``allow_env`` lists it or a glob that
+    matches it (case-sensitive, as the environment is)."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in allow_env)
+
+
+def allowed_environment(allow_env: Sequence[str]) -> dict[str, str]:
+    """The environment variables ``allow_env`` lets ``${VAR}`` read, and no other."""
+    if not allow_env:
+        return {}
+    return {k: v for k, v in os.environ.items() if env_allowed(k, allow_env)}
+
+
 def build_topology(
-    doc: Document, variables: Mapping[str, str] | None = None, *, use_environ: bool = True
+    doc: Document,
+    variables: Mapping[str, str] | None = None,
+    *,
+    use_environ: bool = True,
+    allow_env: Sequence[str] = (),
 ) -> Topology:
     """Build the model of a validated document.
 
-    Variables come from ``variables`` first, then (with ``use_environ``) the environment.
+    Variables come from ``variables`` first, then (with ``use_environ``) from the
+    environment, but only for names that ``allow_env`` (names or globs: the configuration's
+    ``allow-env``) lists: a file in a pull request must not copy a CI secret into a report.
     """
-    env: dict[str, str] = dict(os.environ) if use_environ else {}
+    env = allowed_environment(allow_env) if use_environ else {}
     env.update(variables or {})
-    b = _Builder(doc, env)
+    b = _Builder(doc, env, allow_env if use_environ else ())
     data = doc.data
     kernel_data = data.get("kernel") or {}
     try:
