@@ -5,7 +5,8 @@ vanished, or a memory budget that stopped the run leave observations without gro
 sink "without end-of-data" may only be downstream of a crashed worker, a "dropped" message
 may be one a dead receiver never read.  So a verdict stands only if no instance of its
 subject shares a connected part of the topology (through any connection, either way) with
-a child that died; a run-level failure withholds every verdict.  Withheld verdicts are
+a child that died (a verdict whose subject names no instance is withheld too); a run-level
+failure withholds every verdict.  Withheld verdicts are
 listed under ``withheld_verdicts`` and their rules under ``not_exercised``, and such a run
 exits :data:`EXIT_INCOMPLETE`, never 0.
 """
@@ -50,12 +51,14 @@ def withhold(
         return verdicts, not_exercised
     tainted = _tainted(report, plan)
     procs = {i.process or i.name for i in plan.instances if i.name in tainted}
+    known = {i.name for i in plan.instances} | {i.process or i.name for i in plan.instances}
     kept: list[dict[str, Any]] = []
     for v in verdicts:
         parts = [x.strip() for x in str(v["subject"]).split(",")]
         instances = {x.split(".")[0] for x in parts}
         processes = {process_of(x).split(".")[0] for x in parts}
-        if instances & tainted or processes & procs or not parts:
+        named = (instances | processes) & known
+        if not named or instances & tainted or processes & procs:
             report["withheld_verdicts"].append(
                 {"rule": v["rule"], "subject": v["subject"], "would_have_been": v["status"]}
             )
