@@ -35,5 +35,10 @@ class InputError(Exception):
         }
 
 
+class NoDevices(InputError):
+    """A file of a FairMQ form that starts no FairMQ device: nothing to check (skipped when
+    found by a folder scan or named in a check, an input error for other commands)."""
+
+
 class UsageError(Exception):
     """The command line is wrong (unknown rule, bad option value): exit code 2."""

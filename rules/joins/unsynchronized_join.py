@@ -44,6 +44,8 @@ SEVERITY = "warning"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
+    if ctx.topology.source_format == "fairmq":
+        return  # FairMQ files cannot declare a join: several inputs are not one unless said
     for j in joins(ctx):
         p = j.process
         if p.join is not None:

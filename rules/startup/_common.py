@@ -46,7 +46,8 @@ def strict_publishers(topo: Topology, wiring: TopologyGraph) -> list[tuple[Socke
                 if c.mismatch:
                     continue
                 tolerant, where = loss_tolerance(topo, c)
-                if not tolerant:
+                # FairMQ files cannot say whether a stream may lose messages: unknown
+                if not tolerant and (where or topo.source_format != "fairmq"):
                     strict.setdefault(c.receiver, where)
             if strict:
                 subs = sorted(strict)

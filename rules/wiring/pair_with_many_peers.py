@@ -39,7 +39,7 @@ def check(ctx: Context) -> Iterator[Fact]:
             for c in w.outgoing(s):  # PAIR edges go both ways: the outgoing ones see every peer
                 per_instance.setdefault(c.sender, set()).add(c.receiver)
             worst = max(per_instance.items(), key=lambda kv: len(kv[1]), default=None)
-            if worst and len(worst[1]) > 1:
+            if worst and len(worst[1]) > s.sub_sockets:  # FairMQ numSockets: one peer each
                 yield Fact(
                     f"PAIR socket {worst[0]}.{s.name} has {len(worst[1])} peers "
                     f"({', '.join(sorted(worst[1]))}); PAIR talks to exactly one",
