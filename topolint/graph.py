@@ -240,7 +240,44 @@ class _Wiring:
             for s in p.sockets.values():
                 for e in s.connects:
                     self.resolve_connect(p, s, e)
+        if topo.catalogue:
+            self.tg.conflicts = self.running_together(self.tg.conflicts)
         return self.tg
+
+    def running_together(self, conflicts: list[list[Bind]]) -> list[list[Bind]]:
+        """A FairMQ catalogue does not say which devices run together: two binds of one
+        endpoint conflict only when their devices are connected through other endpoints
+        (one setup).  Test catalogues reuse ports across setups that never run at once."""
+        out: list[list[Bind]] = []
+        for group in conflicts:
+            shared = {b.endpoint.text for b in group}
+            parent: dict[str, str] = {}
+
+            def find(x: str) -> str:
+                while parent.get(x, x) != x:
+                    x = parent[x]
+                return x
+
+            for c in self.tg.connections:
+                if c.unresolved or c.sender_socket is None or c.receiver_socket is None:
+                    continue
+                via = c.bind_endpoint or c.endpoint
+                if via.text in shared or any(
+                    via.kind == b.endpoint.kind and via.port == b.endpoint.port for b in group
+                ):
+                    continue  # connected only through the contested endpoint
+                a, b_ = find(c.sender_socket.process), find(c.receiver_socket.process)
+                if a != b_:
+                    parent[a] = b_
+            parts: dict[str, list[Bind]] = defaultdict(list)
+            for b in group:
+                parts[find(b.process.name)].append(b)
+            out.extend(
+                part
+                for part in parts.values()
+                if len(part) > 1 or any(b.process.replicas > 1 for b in part)
+            )
+        return out
 
     def index_bind(self, p: Process, s: Socket, e: Endpoint) -> None:
         b = Bind(p, s, e)
@@ -265,8 +302,12 @@ class _Wiring:
             if port in ("*", "!", "0"):  # any free port (the model writes 0 as "0")
                 continue
             by_host: dict[str, list[Bind]] = defaultdict(list)
+            fairmq = self.topo.source_format == "fairmq"
             for b in binds:
-                by_host[b.process.host].append(b)
+                bhost = b.endpoint.host or ""
+                # FairMQ: no host field; a bind on an explicit address is on that address
+                key = bhost if fairmq and bhost not in WILDCARD | LOOPBACK else b.process.host
+                by_host[key].append(b)
             for group in by_host.values():
                 if len(group) > 1 or any(b.process.replicas > 1 for b in group):
                     self.tg.conflicts.append(group)
@@ -276,6 +317,8 @@ class _Wiring:
             return self.inproc.get((p.name, e.address or ""), [])
         if e.kind == "ipc":
             return self.ipc.get((p.host, e.address or ""), [])
+        if self.topo.source_format == "fairmq":
+            return self.fairmq_matches(p, e)
         host = _target_host(e, p)
         out = []
         for b in self.tcp.get((e.kind, e.port or ""), []):
@@ -289,6 +332,32 @@ class _Wiring:
             if ok:
                 out.append(b)
         return out
+
+    def fairmq_matches(self, p: Process, e: Endpoint) -> list[Bind]:
+        """FairMQ has no host field: ``tcp://HOST:PORT`` meets a bind on PORT by whichever
+        device binds it (a bind on another explicit address excepted).  In a catalogue,
+        where setups reuse ports, a connect meets the binds it can work with (compatible
+        type, same transport) when there are any."""
+        binds = [
+            b
+            for b in self.tcp.get((e.kind, e.port or ""), [])
+            if b.process is not p
+            and (
+                (b.endpoint.host or "") in WILDCARD | LOOPBACK
+                or (e.host or "") in LOOPBACK
+                or b.endpoint.host == e.host
+            )
+        ]
+        if self.topo.catalogue and len(binds) > 1:
+            s = next(x for x in p.sockets.values() if e in x.connects)
+            fitting = [
+                b
+                for b in binds
+                if b.socket.type in COMPATIBLE.get(s.type, frozenset())
+                and b.socket.transport == s.transport
+            ]
+            return fitting or binds
+        return binds
 
     def resolve_connect(self, p: Process, s: Socket, e: Endpoint) -> None:
         if e.kind == "ref":

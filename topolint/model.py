@@ -100,6 +100,12 @@ class Socket:
     loss_tolerant: bool | None = None
     carries: list[str] = field(default_factory=lambda: ["data"])
     declared: frozenset[str] = frozenset()
+    #: FairMQ: the transport (``x-transport``: zeromq, shmem, nanomsg, ofi), ``numSockets``
+    #: (sub-sockets counted, not expanded) and whether the runner supplies the address
+    #: (DDS/ODC plugin, a placeholder): then peers outside the file are unknown, not absent.
+    transport: str | None = None
+    sub_sockets: int = 1
+    address_at_run_time: bool = False
 
     @property
     def id(self) -> str:
@@ -219,6 +225,8 @@ class Topology:
     processes: dict[str, Process] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     source_format: str = "topolint"
+    #: a FairMQ JSON catalogue: which of its devices run together is not known
+    catalogue: bool = False
 
     def socket(self, process: str, socket: str) -> Socket | None:
         p = self.processes.get(process)
@@ -377,6 +385,13 @@ class _Builder:
         s.connects = self.endpoints((*path, "connect"), data.get("connect"), False)
         s.sends = data.get("sends")
         s.receives = data.get("receives")
+        if isinstance(data.get("x-transport"), str):
+            s.transport = data["x-transport"]
+        fmq = data.get("x-fairmq")
+        if isinstance(fmq, dict):
+            if isinstance(fmq.get("sockets"), int) and fmq["sockets"] > 0:
+                s.sub_sockets = fmq["sockets"]
+            s.address_at_run_time = "address" in fmq
         merged = {**defaults, **data}
         s.sndhwm = int(merged.get("sndhwm", DEFAULT_HWM))
         s.rcvhwm = int(merged.get("rcvhwm", DEFAULT_HWM))
@@ -548,6 +563,7 @@ def build_topology(
         defaults=dict(data.get("defaults") or {}),
         variables=dict(variables or {}),
         source_format="fairmq" if "x-fairmq" in data else "topolint",
+        catalogue=isinstance(data.get("x-fairmq"), dict) and data["x-fairmq"].get("catalogue") is True,
     )
     if topo.environment:
         topo.environment = b.subst(("environment",), topo.environment)
