@@ -56,6 +56,18 @@ class Suppression:
     used: bool = False
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """A repeated mapping key kept aside (see ``repeatable`` in :func:`load_text`).
+
+    ``value`` is the repetition's value when it is a scalar, else ``...``.
+    """
+
+    path: Path
+    position: Position
+    value: Any
+
+
 @dataclass
 class Document:
     """Loaded data and where each element came from."""
@@ -140,13 +152,22 @@ class _Builder:
     Alias expansion is charged only when the text can hold an anchor at all.
     """
 
-    def __init__(self, doc: Document, node_count: int, aliases: bool) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        node_count: int,
+        aliases: bool,
+        repeatable: frozenset[str] = frozenset(),
+        duplicates: list[Duplicate] | None = None,
+    ) -> None:
         self.doc = doc
         self.budget = node_count + ALIAS_BUDGET
         self.aliases = aliases
         self.loader = _Loader("")
         self.value_pos = doc.value_pos
         self.key_pos = doc.key_pos
+        self.repeatable = repeatable
+        self.duplicates = duplicates
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
         if self.aliases:
@@ -166,6 +187,7 @@ class _Builder:
             out: dict[str, Any] = {}
             key_pos = self.key_pos
             build = self.build
+            repeatable = self.repeatable
             depth += 1
             for knode, vnode in node.value:
                 if knode.__class__ is not yaml.ScalarNode:
@@ -178,8 +200,26 @@ class _Builder:
                     key = self._scalar(knode)
                     key = str(key).lower() if isinstance(key, bool) else str(key)
                 kpath = (*path, key)
+                if repeatable and key in repeatable:
+                    items = out.get(key)
+                    if items is None:
+                        items = out[key] = []
+                        kmark = knode.start_mark
+                        key_pos[kpath] = Position(kmark.line + 1, kmark.column + 1)
+                    ipath = (*kpath, len(items))
+                    kmark = knode.start_mark
+                    key_pos[ipath] = Position(kmark.line + 1, kmark.column + 1)
+                    items.append(build(vnode, ipath, depth))
+                    continue
                 if key in out:
                     first = key_pos[kpath]
+                    if self.duplicates is not None:
+                        kmark = knode.start_mark
+                        value = self._scalar(vnode) if vnode.__class__ is yaml.ScalarNode else ...
+                        self.duplicates.append(
+                            Duplicate(kpath, Position(kmark.line + 1, kmark.column + 1), value)
+                        )
+                        continue
                     raise self._err(
                         knode, f"duplicate key {key!r} (first defined at line {first.line})"
                     )
@@ -420,8 +460,23 @@ def decode_text(raw: bytes, display: str) -> str:
         ) from None
 
 
-def load_text(text: str, file: str, fmt: str | None = None) -> Document:
-    """Parse ``text`` (YAML, or JSON when ``fmt == "json"`` or the name ends in .json)."""
+def load_text(
+    text: str,
+    file: str,
+    fmt: str | None = None,
+    *,
+    repeatable: frozenset[str] = frozenset(),
+    duplicates: list[Duplicate] | None = None,
+) -> Document:
+    """Parse ``text`` (YAML, or JSON when ``fmt == "json"`` or the name ends in .json).
+
+    Duplicate keys are input errors, with two exceptions for formats whose readers keep
+    every repetition of a key (FairMQ's legacy JSON, read by boost property_tree): a key in
+    ``repeatable`` always becomes a list of its values (``{"device": {...}, "device": {...}}``
+    reads as ``{"device": [{...}, {...}]}``, positions at ``(..., "device", i)``), and when a
+    ``duplicates`` list is given, other repetitions are appended to it (the first value is
+    kept) for the caller to judge.
+    """
     if fmt is None:
         fmt = "json" if file.endswith(".json") else "yaml"
     doc = Document(file=file, text=text, data=None, format=fmt)
@@ -473,7 +528,7 @@ def load_text(text: str, file: str, fmt: str | None = None) -> Document:
     aliases = "&" in text
     n = _count_nodes(node, 50_000_000) if aliases else 0
     try:
-        doc.data = _Builder(doc, n, aliases).build(node, (), 0)
+        doc.data = _Builder(doc, n, aliases, repeatable, duplicates).build(node, (), 0)
     except RecursionError:
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
     doc.suppressions = _suppressions(doc.text)
