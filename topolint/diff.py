@@ -27,6 +27,7 @@ change is breaking, 0 otherwise; input errors propagate as
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ class Change:
     affected_owners: list[str] = field(default_factory=list)
     affected_processes: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    # membership of the lists above, so that marking stays O(1) however many are affected
+    _seen: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,11 @@ class _Differ:
         self.changes: dict[tuple[str, str], Change] = {}
         self.sock_map: dict[SockKey, SockKey] = {}  # old -> new (same name or renamed)
         self.renamed: dict[SockKey, SockKey] = {}
+        self._type_owners: dict[bool, dict[str, str | None]] = {}
+        self._incompatible: dict[tuple[int, int], list[Any]] = {}
+        self._causes: dict[tuple[str, str], list[Change]] | None = None
+        self._cause_rank: dict[int, int] = {}
+        self._canons: dict[int, str] = {}
 
     # ----------------------------------------------------------------- bookkeeping
 
@@ -121,15 +129,17 @@ class _Differ:
         if p is None:
             return
         by = change.owner if by == "" else by
-        if process not in change.affected_processes:
-            change.affected_processes.append(process)
-            change.affected_processes.sort()
-        if p.owner and p.owner != by and p.owner not in change.affected_owners:
+        seen = change._seen
+        if ("p", process) not in seen:
+            seen.add(("p", process))
+            change.affected_processes.append(process)  # sorted once, in run()
+        if p.owner and p.owner != by and ("o", p.owner) not in seen:
+            seen.add(("o", p.owner))
             change.affected_owners.append(p.owner)
-            change.affected_owners.sort()
         if p.owner is None or p.owner != by:
             change.breaking = True
-        if detail and detail not in change.details:
+        if detail and ("d", detail) not in seen:
+            seen.add(("d", detail))
             change.details.append(detail)
 
     # ----------------------------------------------------------------- element changes
@@ -140,6 +150,9 @@ class _Differ:
         self.lost_connections()
         self.contracts()
         self.memory()
+        for c in self.changes.values():
+            c.affected_processes.sort()
+            c.affected_owners.sort()
         order = {"process": 0, "socket": 1, "endpoint": 1, "message": 2}
         return sorted(
             self.changes.values(),
@@ -187,16 +200,15 @@ class _Differ:
             self.sockets(o, p)
 
     def sockets(self, o: Process, p: Process) -> None:
+        """This process's socket changes; work proportional to its own sockets."""
         gone = [s for n, s in o.sockets.items() if n not in p.sockets]
         fresh = [s for n, s in p.sockets.items() if n not in o.sockets]
-        for n in o.sockets:
-            if n in p.sockets:
-                self.sock_map[(o.name, n)] = (p.name, n)
+        pairs: list[tuple[str, str]] = [(n, n) for n in o.sockets if n in p.sockets]
+        targets = _RenameTargets(fresh)
         for s in gone:
-            match = _rename_target(s, fresh)
+            match = targets.take(s)
             if match is not None:
-                fresh.remove(match)
-                self.sock_map[(o.name, s.name)] = (p.name, match.name)
+                pairs.append((s.name, match.name))
                 self.renamed[(o.name, s.name)] = (p.name, match.name)
                 self.add(
                     "socket-renamed",
@@ -206,11 +218,10 @@ class _Differ:
                 )
             else:
                 self.add("socket-removed", s.path, o.owner, f"socket {s.id} removed")
-        for s in fresh:
+        for s in targets.left():
             self.add("socket-added", s.path, p.owner, f"socket {s.id} added")
-        for (op, on), (_, nn) in list(self.sock_map.items()):
-            if op != o.name:
-                continue
+        for on, nn in pairs:
+            self.sock_map[(o.name, on)] = (p.name, nn)
             self.socket_fields(o.sockets[on], p.sockets[nn], p.owner)
 
     def socket_fields(self, a: Socket, b: Socket, owner: str | None) -> None:
@@ -272,7 +283,7 @@ class _Differ:
                 continue
             o = old[name]
             ls_old, ls_new = self.old_schemas.get(name), self.new_schemas.get(name)
-            if _canon(ls_old) != _canon(ls_new):
+            if self._canon(ls_old) != self._canon(ls_new):
                 summary = _schema_summary(
                     ls_old.schema if ls_old else None, ls_new.schema if ls_new else None
                 )
@@ -293,16 +304,19 @@ class _Differ:
 
     def _type_owner(self, name: str, *, old: bool = False) -> str | None:
         """The owner of a message type: the owner(s) of the processes that send it."""
-        topo = self.old if old else self.new
-        owners = sorted(
-            {
-                p.owner
-                for p in topo.processes.values()
-                for s in p.sockets.values()
-                if s.sends == name and p.owner
+        index = self._type_owners.get(old)
+        if index is None:
+            topo = self.old if old else self.new
+            senders: dict[str, set[str]] = {}
+            for p in topo.processes.values():
+                if p.owner:
+                    for s in p.sockets.values():
+                        if s.sends:
+                            senders.setdefault(s.sends, set()).add(p.owner)
+            index = self._type_owners[old] = {
+                t: ", ".join(sorted(owners)) for t, owners in senders.items()
             }
-        )
-        return ", ".join(owners) if owners else None
+        return index.get(name)
 
     # ----------------------------------------------------------------- broken connections
 
@@ -414,7 +428,7 @@ class _Differ:
         m_new, m_old = self.new.messages.get(p_new), self.old.message(p_old)
         same_producer = (
             p_old == p_new
-            and _canon(sp_old) == _canon(sp_new)
+            and self._canon(sp_old) == self._canon(sp_new)
             and (m_old.encoding if m_old else None) == (m_new.encoding if m_new else None)
         )
         if same_producer:
@@ -472,10 +486,12 @@ class _Differ:
             return
         baseline: set[tuple[str, str]] = set()
         if sp_old is not None and sp_old.schema is not None and not sp_old.error:
-            baseline = {(i.pointer, i.kind) for i in incompatibilities(sp_old.schema, r_schema)}
+            baseline = {
+                (i.pointer, i.kind) for i in self._incompatibilities(sp_old.schema, r_schema)
+            }
         from topolint.rules.ownership._schemas import field_of
 
-        for inc in incompatibilities(p_schema, r_schema):
+        for inc in self._incompatibilities(p_schema, r_schema):
             if inc.kind in UNCERTAIN_KINDS or (inc.pointer, inc.kind) in baseline:
                 continue
             self.affect(
@@ -484,6 +500,20 @@ class _Differ:
                 f"{edge}: field {field_of(inc.pointer)}: {inc.reason}",
                 by=by,
             )
+
+    def _canon(self, loaded: Any) -> str:
+        """:func:`_canon`, once per loaded schema."""
+        key = id(loaded)
+        if key not in self._canons:
+            self._canons[key] = _canon(loaded)
+        return self._canons[key]
+
+    def _incompatibilities(self, producer: Any, consumer: Any) -> list[Any]:
+        """:func:`incompatibilities`, once per pair of loaded schemas (many edges share one)."""
+        key = (id(producer), id(consumer))
+        if key not in self._incompatible:
+            self._incompatible[key] = list(incompatibilities(producer, consumer))
+        return self._incompatible[key]
 
     # ----------------------------------------------------------------- memory
 
@@ -545,21 +575,36 @@ class _Differ:
                     if peer is not None:
                         sockets.add(_dotted(peer.path))
                         procs.add(peer.process)
-        out = []
-        for c in self.changes.values():
-            parts = c.element.split(".")
-            if (
-                (
-                    c.kind == "max-size-changed"
-                    and parts[1] in types
-                    and _grew(self.old, self.new, c.element)
-                )
-                or (c.kind == "socket-options-changed" and c.element in sockets)
-                or (c.kind in ("replicas-changed", "process-added") and parts[1] in procs)
-                or (c.kind == "memory-limit-changed" and parts[1] == p.name)
-            ):
-                out.append(c)
-        return out
+        index = self._cause_index()
+        keys = [
+            *(("max-size", t) for t in types),
+            *(("options", e) for e in sockets),
+            *(("process", q) for q in procs),
+            ("limit", p.name),
+        ]
+        found = {id(c): c for k in keys for c in index.get(k, ())}
+        return sorted(found.values(), key=lambda c: self._cause_rank[id(c)])
+
+    def _cause_index(self) -> dict[tuple[str, str], list[Change]]:
+        """The changes that can raise queued memory, by what they are about (built once)."""
+        if self._causes is None:
+            index: dict[tuple[str, str], list[Change]] = {}
+            for rank, c in enumerate(self.changes.values()):
+                self._cause_rank[id(c)] = rank
+                parts = c.element.split(".")
+                if c.kind == "max-size-changed" and _grew(self.old, self.new, c.element):
+                    key = ("max-size", parts[1])
+                elif c.kind == "socket-options-changed":
+                    key = ("options", c.element)
+                elif c.kind in ("replicas-changed", "process-added"):
+                    key = ("process", parts[1])
+                elif c.kind == "memory-limit-changed":
+                    key = ("limit", parts[1])
+                else:
+                    continue
+                index.setdefault(key, []).append(c)
+            self._causes = index
+        return self._causes
 
 
 def _grew(old: Topology, new: Topology, element: str) -> bool:
@@ -593,24 +638,63 @@ def _curve_ok(a: Socket, b: Socket) -> bool:
     return a.curve is not None and b.curve is not None and a.curve != b.curve
 
 
-def _rename_target(s: Socket, fresh: list[Socket]) -> Socket | None:
-    """A new socket of the same process that looks like ``s`` renamed."""
-    ends = sorted(e.text for e in s.endpoints)
-    scored = []
-    for f in fresh:
-        if f.type != s.type:
-            continue
-        score = (sorted(e.text for e in f.endpoints) == ends and bool(ends)) * 2 + (
-            (f.sends, f.receives) == (s.sends, s.receives) and bool(s.sends or s.receives)
-        )
-        if score:
-            scored.append((score, f.name, f))
-    if not scored:
-        return None
-    scored.sort(key=lambda t: (-t[0], t[1]))
-    if len(scored) > 1 and scored[0][0] == scored[1][0]:
-        return None  # ambiguous
-    return scored[0][2]
+class _RenameTargets:
+    """The new sockets of one process that a removed socket may have been renamed to.
+
+    A candidate has the removed socket's type and shares its endpoints (score 2), its
+    message types (score 1), or both (3); the one best candidate is the target, a tie at
+    the top is ambiguous (no rename).  Candidates are indexed by endpoints and by message
+    types, so each removed socket costs what its few look-alikes cost, not every new socket.
+    """
+
+    def __init__(self, fresh: list[Socket]) -> None:
+        self.fresh: dict[str, Socket] = {f.name: f for f in fresh}
+        self.by_ends: dict[tuple[Any, ...], dict[str, Socket]] = {}
+        self.by_msg: dict[tuple[Any, ...], dict[str, Socket]] = {}
+        for f in fresh:
+            ends, msg = _rename_keys(f)
+            if ends is not None:
+                self.by_ends.setdefault(ends, {})[f.name] = f
+            if msg is not None:
+                self.by_msg.setdefault(msg, {})[f.name] = f
+
+    def take(self, s: Socket) -> Socket | None:
+        """The target of ``s`` (removed from the candidates), or ``None``."""
+        ends, msg = _rename_keys(s)
+        e = self.by_ends.get(ends, {}) if ends is not None else {}
+        m = self.by_msg.get(msg, {}) if msg is not None else {}
+        small, large = (e, m) if len(e) <= len(m) else (m, e)
+        best: list[Socket] = []
+        for name, f in small.items():  # score 3: both; two are enough to be a tie
+            if name in large:
+                best.append(f)
+                if len(best) > 1:
+                    return None
+        if not best:
+            best = list(itertools.islice(e.values(), 2)) or list(itertools.islice(m.values(), 2))
+        if len(best) != 1:
+            return None
+        match = best[0]
+        del self.fresh[match.name]
+        f_ends, f_msg = _rename_keys(match)
+        if f_ends is not None:
+            del self.by_ends[f_ends][match.name]
+        if f_msg is not None:
+            del self.by_msg[f_msg][match.name]
+        return match
+
+    def left(self) -> list[Socket]:
+        """The new sockets that are no rename target, in declaration order."""
+        return list(self.fresh.values())
+
+
+def _rename_keys(s: Socket) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+    """What a renamed socket keeps: (type, its endpoints), (type, its message types)."""
+    ends = tuple(sorted(e.text for e in s.endpoints))
+    return (
+        (s.type, ends) if ends else None,
+        (s.type, s.sends, s.receives) if (s.sends or s.receives) else None,
+    )
 
 
 def _why(change: Change, what: str) -> str:
@@ -689,7 +773,10 @@ def _schema_summary(old: Any, new: Any) -> str:
 
 def diff_topologies(old: Topology, new: Topology) -> list[Change]:
     """Every change from ``old`` to ``new``, breaking ones first."""
-    return _Differ(old, new).run()
+    from topolint.engine import gc_paused
+
+    with gc_paused():  # millions of live objects, none cyclic: collections only cost time
+        return _Differ(old, new).run()
 
 
 def render(changes: list[Change], fmt: str, *, old: str = "", new: str = "") -> str:
