@@ -409,28 +409,83 @@ def suppression_sites(doc: Document) -> list[SuppressionSite]:
     return sites
 
 
+class _Bucket:
+    """The (site, name) pairs of the suppressions that cover one scope (the file, a line or
+    an element), by the findings they silence: any rule, any non-meta rule, or one rule.
+    A pair is marked used at the first finding it silences and then dropped from the
+    pending list; the list itself stays, so later findings are still silenced."""
+
+    __slots__ = ("anyone", "by_rule", "non_meta")
+
+    def __init__(self) -> None:
+        self.anyone: list[tuple[SuppressionSite, str]] | None = None
+        self.non_meta: list[tuple[SuppressionSite, str]] | None = None
+        self.by_rule: dict[str, list[tuple[SuppressionSite, str]]] = {}
+
+    def silences(self, rule: str, meta: bool) -> bool:
+        hit = False
+        for pending in (
+            self.anyone,
+            None if meta else self.non_meta,
+            self.by_rule.get(rule),
+        ):
+            if pending is not None:
+                hit = True
+                for site, name in pending:
+                    site.used.add(name)
+                pending.clear()
+        return hit
+
+
 def _suppress(
     findings: list[Finding], sites: list[SuppressionSite], *, explicit_only: bool = False
 ) -> list[Finding]:
-    """Drop the findings that a site covers and names; record which names were used."""
+    """Drop the findings that a site covers and names; record which names were used.
+
+    Linear in findings plus suppressions: sites are indexed by what they cover and by the
+    rules they name, so a finding looks only at the sites of its file, line and element
+    (and its ancestors), and each name of a site is marked used once.
+    """
     if not sites:
         return findings
+    whole = _Bucket()
+    lines: dict[int, _Bucket] = {}
+    elements: dict[Path, _Bucket] = {}
+    for site in sites:
+        if site.scope == "file":
+            bucket = whole
+        elif site.scope == "line":
+            bucket = lines.get(site.line) or lines.setdefault(site.line, _Bucket())
+        else:
+            bucket = elements.get(site.element) or elements.setdefault(site.element, _Bucket())
+        if not site.names and not explicit_only:
+            if bucket.anyone is None:
+                bucket.anyone = []
+            bucket.anyone.append((site, ""))
+        for name in site.names:
+            if not name:
+                continue
+            if name.strip() in _BLANKET:
+                if not explicit_only:
+                    if bucket.non_meta is None:
+                        bucket.non_meta = []
+                    bucket.non_meta.append((site, name))
+                continue
+            for r in _rules_of(name):
+                bucket.by_rule.setdefault(r.name, []).append((site, name))
+    meta = _meta_rule_names()
     kept = []
     for f in findings:
-        suppressed = False
-        for site in sites:
-            if not site.covers(f):
-                continue
-            if not site.names:
-                if explicit_only:
-                    continue
-                site.used.add("")
-                suppressed = True
-            for name in site.names:
-                if explicit_only and name.strip() in _BLANKET:
-                    continue
-                if name and _selects(f, name):
-                    site.used.add(name)
+        is_meta = f.rule in meta
+        suppressed = whole.silences(f.rule, is_meta)
+        b = lines.get(f.line)
+        if b is not None and b.silences(f.rule, is_meta):
+            suppressed = True
+        if elements:
+            path = tuple(f.path)
+            for k in range(len(path) + 1):
+                b = elements.get(path[:k])
+                if b is not None and b.silences(f.rule, is_meta):
                     suppressed = True
         if not suppressed:
             kept.append(f)
@@ -438,6 +493,11 @@ def _suppress(
         if site.comment is not None:
             site.comment.used = bool(site.used)
     return kept
+
+
+@lru_cache(maxsize=1)
+def _meta_rule_names() -> frozenset[str]:
+    return frozenset(r.name for r in catalogue() if r.family == META_FAMILY)
 
 
 def apply_suppressions(findings: list[Finding], doc: Document) -> list[Finding]:
