@@ -217,7 +217,7 @@ class ConnectionMemory:
     sender: Share
     receiver: Share
     message_size: int | None
-    size_source: str  # "message", "maxmsgsize", "control", "unknown"
+    size_source: str  # "message", "maxmsgsize", "control", "shmem-descriptor", "unknown"
     kind: str  # "queue" (both ends), "parked" (no peer), "none" (nothing queues)
 
     @property
@@ -278,8 +278,20 @@ def _pipe(hwm: int, opts: SocketOpts) -> int | None:
     return None if hwm == 0 else hwm
 
 
+#: What a FairMQ shmem queue holds per message: a descriptor (MetaHeader: size, hint,
+#: segment handle, region and segment ids, flags; 40 bytes on 64-bit Linux, rounded up).
+#: The payloads live in the session's shared-memory segment (``--shm-segment-size``,
+#: FairMQ's default 2,000,000,000 bytes), which bounds them together.
+SHM_DESCRIPTOR_BYTES = 64
+SHM_SEGMENT_DEFAULT = 2_000_000_000
+
+
 def message_size(topo: Topology, c: Connection) -> tuple[int | None, str]:
-    """Largest payload on ``c`` and where the number comes from."""
+    """Largest payload on ``c`` and where the number comes from (FairMQ shmem: the
+    descriptor its queues hold, the payload being in the shared-memory segment)."""
+    s, r = c.sender_socket, c.receiver_socket
+    if s is not None and r is not None and s.transport == r.transport == "shmem":
+        return SHM_DESCRIPTOR_BYTES, "shmem-descriptor"
     for s, name in ((c.sender_socket, "sends"), (c.receiver_socket, "receives")):
         if s is not None:
             m = topo.message(getattr(s, name))

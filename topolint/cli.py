@@ -211,6 +211,14 @@ def analyze(
             help="OS buffer limits: 'file' (the file's kernel block / Linux defaults) or 'host'."
         ),
     ] = "file",
+    message_size: Annotated[
+        str | None,
+        typer.Option(
+            "--message-size",
+            help="Largest message of FairMQ inputs (they cannot say it), e.g. 10kB; "
+            "the same as --var message-size=SIZE.",
+        ),
+    ] = None,
 ) -> None:
     """Throughput, latency and per-connection / per-process memory bounds."""
     from topolint.analysis import analyze as run_analysis
@@ -222,7 +230,10 @@ def analyze(
         raise UsageError(f"unknown format {format!r}: expected text or json")
     if kernel not in ("file", "host"):
         raise UsageError(f"unknown --kernel {kernel!r}: expected file or host")
-    topo = load(path, _variables(var))
+    variables = _variables(var)
+    if message_size is not None:
+        variables["message-size"] = message_size
+    topo = load(path, variables)
     if kernel == "host":
         from topolint.queue_model import Kernel
 
@@ -367,28 +378,67 @@ def schema(
     typer.echo(json.dumps(topology_schema(), indent=2))
 
 
-@import_app.command("fairmq")
-def import_fairmq(
-    file: Annotated[Path, typer.Argument(help="FairMQ JSON channel configuration.")],
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
-    ] = None,
-) -> None:
-    """Convert a FairMQ JSON configuration to topolint YAML."""
-    from topolint.fairmq import is_fairmq, to_native, to_yaml
-    from topolint.loader import load_file
+def _import(form: str | None, file: Path, output: Path | None, var: list[str] | None) -> None:
+    from topolint import fairmq
+    from topolint.loader import read_text
 
-    doc = load_file(file)
-    if not is_fairmq(doc.data):
-        raise InputError("not a FairMQ configuration (no 'fairMQOptions' key)", str(file), 1, 1)
-    text = to_yaml(to_native(doc).data)
+    text = read_text(file, str(file))
+    found = fairmq.detect(text)
+    if found is None or (form is not None and found != form):
+        what = {
+            "json": "FairMQ JSON (fairMQOptions)",
+            "cmdline": "--channel-config command lines",
+            "dds": "DDS topology XML (<topology>)",
+        }
+        expected = (
+            what[form]
+            if form
+            else "FairMQ JSON, --channel-config command lines or DDS topology XML"
+        )
+        got = (
+            f"; it looks like {what[found]}: use `topolint import {_IMPORT_COMMAND[found]}`"
+            if found
+            else ""
+        )
+        raise InputError(f"not {expected}{got}", str(file), 1, 1)
+    doc = fairmq.read(text, str(file), found, _variables(var), base=file)
+    out = fairmq.to_yaml(doc.data)
     if output:
         from topolint.output import write_file
 
-        write_file(output, text)
+        write_file(output, out)
         typer.echo(f"wrote {output}")
     else:
-        typer.echo(text, nl=False)
+        typer.echo(out, nl=False)
+
+
+_IMPORT_COMMAND = {"json": "fairmq", "cmdline": "cmdline", "dds": "dds"}
+_ImportFile = Annotated[Path, typer.Argument(help="The file to convert.")]
+_ImportOutput = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+]
+_ImportVar = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="NAME=VALUE for a placeholder ($NAME, ${NAME}, @NAME@, %NAME%)."),
+]
+
+
+@import_app.command("fairmq")
+def import_fairmq(file: _ImportFile, output: _ImportOutput = None, var: _ImportVar = None) -> None:
+    """Convert any FairMQ form (JSON, command lines, DDS XML; detected) to topolint YAML."""
+    _import(None, file, output, var)
+
+
+@import_app.command("cmdline")
+def import_cmdline(file: _ImportFile, output: _ImportOutput = None, var: _ImportVar = None) -> None:
+    """Convert FairMQ --channel-config command lines (scripts, text) to topolint YAML."""
+    _import("cmdline", file, output, var)
+
+
+@import_app.command("dds")
+def import_dds(file: _ImportFile, output: _ImportOutput = None, var: _ImportVar = None) -> None:
+    """Convert a DDS topology (XML) of FairMQ devices to topolint YAML."""
+    _import("dds", file, output, var)
 
 
 def _say(line: str) -> None:

@@ -190,6 +190,13 @@ class TopologyGraph:
                 yield inst, p
 
 
+def _root(parent: dict[str, str], x: str) -> str:
+    """Union-find: the representative of ``x``."""
+    while parent.get(x, x) != x:
+        x = parent[x]
+    return x
+
+
 def flows(sender: str, receiver: str) -> bool:
     """Does data flow from a ``sender``-type socket to a ``receiver``-type socket?"""
     return (sender, receiver) in FLOWS
@@ -253,11 +260,6 @@ class _Wiring:
             shared = {b.endpoint.text for b in group}
             parent: dict[str, str] = {}
 
-            def find(x: str) -> str:
-                while parent.get(x, x) != x:
-                    x = parent[x]
-                return x
-
             for c in self.tg.connections:
                 if c.unresolved or c.sender_socket is None or c.receiver_socket is None:
                     continue
@@ -266,12 +268,15 @@ class _Wiring:
                     via.kind == b.endpoint.kind and via.port == b.endpoint.port for b in group
                 ):
                     continue  # connected only through the contested endpoint
-                a, b_ = find(c.sender_socket.process), find(c.receiver_socket.process)
+                a, b_ = (
+                    _root(parent, c.sender_socket.process),
+                    _root(parent, c.receiver_socket.process),
+                )
                 if a != b_:
                     parent[a] = b_
             parts: dict[str, list[Bind]] = defaultdict(list)
             for b in group:
-                parts[find(b.process.name)].append(b)
+                parts[_root(parent, b.process.name)].append(b)
             out.extend(
                 part
                 for part in parts.values()

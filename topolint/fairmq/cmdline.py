@@ -286,8 +286,8 @@ class _Parser:
                 continue
             if exe is None and not t.startswith("-") and "=" not in t:
                 exe = w
-            elif t.startswith("$") and exe is not None:
-                unknown.append(t)
+            elif t.startswith("$") and exe is not None and not words[i - 1].text.startswith("-"):
+                unknown.append(t)  # a bare $WORD may carry options (e.g. $TRANSPORT)
             i += 1
         name_word = ident or key
         name = substitute(name_word.text, self.variables) if name_word else ""

@@ -40,9 +40,12 @@ from typing import Any
 from topolint.errors import InputError, NoDevices  # noqa: F401 (re-exported)
 from topolint.findings import Path, Position
 from topolint.loader import Document, Suppression
-from topolint.sockets import SOCKET_TYPES
+from topolint.sockets import RECEIVERS, SENDERS, SOCKET_TYPES
 
 METHODS = ("bind", "connect")
+#: The variable that gives FairMQ messages a size (``--var message-size=10kB``,
+#: ``analyze --message-size``, or ``variables`` in the configuration).
+MESSAGE_SIZE_VAR = "message-size"
 TRANSPORTS = ("default", "zeromq", "shmem", "nanomsg", "ofi")
 #: FairMQ's defaults (``fair::mq::Channel``).
 DEFAULT_BUF_SIZE = 1000
@@ -281,6 +284,12 @@ class _Builder:
             "devices": len(launch.devices),
         }
         self.out.put(native, (), "x-fairmq", meta, top, top)
+        size = self.variables.get(MESSAGE_SIZE_VAR)
+        if size is not None:  # FairMQ cannot say message sizes: given with --var / --message-size
+            messages = {"fairmq": {"max_size": size}}
+            self.out.put(native, (), "messages", messages, top, top)
+            self.out.put(messages, ("messages",), "fairmq", messages["fairmq"], top, top)
+            self.out.put(messages["fairmq"], ("messages", "fairmq"), "max_size", size, top, top)
         processes: dict[str, Any] = {}
         self.out.put(native, (), "processes", processes, top, top)
         for dev in launch.devices:
@@ -446,6 +455,11 @@ class _Builder:
                 self.out.put(sock, path, key, value, v.pos, v.key)
 
         put("type", stype, tval)
+        if MESSAGE_SIZE_VAR in self.variables:
+            if stype in SENDERS:
+                put("sends", "fairmq", None)
+            if stype in RECEIVERS:
+                put("receives", "fairmq", None)
         addresses, unknown, runtime = self.addresses(fields, method, label, dev, pos)
         entry = _Entry(
             dev, process, sname, cname, stype, method, sock, path, pos, addresses, unknown, runtime

@@ -7,10 +7,10 @@ from typing import Any
 import yaml
 
 _HEADER = """\
-# Imported from the FairMQ channel configuration {source}
-# by `topolint import fairmq`. FairMQ files do not say message types and sizes, owners,
-# rates, service times or end-of-data behaviour: add them (sends/receives, messages, owner,
-# rate, service_time, end_of_data) to let every rule and the memory bound work.
+# Imported from {source} ({form}) by `topolint import`.
+# FairMQ does not say message types and sizes, owners, rates, service times or
+# end-of-data behaviour: add them (sends/receives, messages, owner, rate, service_time,
+# end_of_data) to let every rule and the memory bound work.
 """
 
 
@@ -44,7 +44,10 @@ def to_yaml(native: dict[str, Any]) -> str:
         indent=2,
     )
     meta = native.get("x-fairmq")
-    source = meta.get("source") if isinstance(meta, dict) else None
-    if source is None:
+    if not isinstance(meta, dict) or meta.get("source") is None:
         return body
-    return _HEADER.format(source=" ".join(str(source).split())) + body
+    source = meta["source"]
+    form = {"json": "FairMQ JSON", "cmdline": "command lines", "dds": "DDS topology"}.get(
+        str(meta.get("form")), "FairMQ"
+    )
+    return _HEADER.format(source=" ".join(str(source).split()), form=form) + body
