@@ -19,20 +19,22 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from topolint.context import Context
-from topolint.errors import InputError, UsageError
+from topolint.errors import InputError, NoDevices, UsageError
 from topolint.findings import Fact, Finding, Path, Position, Severity
 from topolint.loader import (
     _SUPPRESS_RE,
     Document,
     Suppression,
     is_regular_file,
-    load_file,
     load_text,
+    read_text,
 )
 from topolint.model import Topology, build_topology
 from topolint.rule import RuleInfo
 
-TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+#: Files a folder scan reads (FairMQ launches: DDS XML, shell scripts and CMake templates;
+#: those without FairMQ content are skipped unparsed).
+TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json", ".xml", ".sh", ".json.in", ".xml.in", ".sh.in")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 
 
@@ -170,7 +172,7 @@ def _parse(
     if "fairMQOptions" in doc.data:
         from topolint.fairmq import to_native
 
-        doc = to_native(doc)
+        doc = to_native(doc, variables)
     schema.validate(doc)
     return build_topology(doc, variables, use_environ=use_environ, allow_env=allow_env)
 
@@ -187,12 +189,41 @@ def load(
 
     ``allow_env`` ``None``: the ``allow-env`` of the file's nearest configuration."""
     with gc_paused():
-        doc = load_file(FsPath(path), display)
+        doc = read_document(FsPath(path), display, variables)
         if allow_env is None:
             from topolint.config import allow_env_for
 
             allow_env = allow_env_for(FsPath(path)) if use_environ and "${" in doc.text else ()
         return parse(doc, variables, use_environ=use_environ, allow_env=allow_env)
+
+
+def read_document(
+    path: FsPath, display: str | None = None, variables: Mapping[str, str] | None = None
+) -> Document:
+    """Read one file: a native topology, or any FairMQ form (detected by content) mapped
+    onto the native model with positions into the file."""
+    display = display or str(path)
+    text = read_text(path, display)
+    if (
+        "fairMQOptions" in text
+        or "--channel-config" in text
+        or "--mq-config" in text
+        or (text.lstrip("\ufeff \t\r\n").startswith("<"))
+    ):
+        from topolint import fairmq
+
+        form = fairmq.detect(text)
+        if form is not None:
+            return fairmq.read(text, display, form, variables, base=path)
+        if text.lstrip("\ufeff \t\r\n").startswith("<"):
+            raise InputError(
+                "XML that is not a DDS topology (<topology>): topolint reads YAML/JSON "
+                "topologies, FairMQ JSON, --channel-config command lines and DDS XML",
+                display,
+                1,
+                1,
+            )
+    return load_text(text, display, "json" if path.suffix.lower() == ".json" else "yaml")
 
 
 def loads(
@@ -587,8 +618,11 @@ def check_paths(
         display = _display(file)
         try:
             with gc_paused():
-                doc = load_file(file, display)
-            if not is_topology(doc.data) and (scanning or file not in explicit):
+                try:
+                    doc: Document | None = read_document(file, display, settings.variables)
+                except NoDevices:  # e.g. DDS tasks without FairMQ channels: nothing to check
+                    doc = None
+            if doc is None or (not is_topology(doc.data) and (scanning or file not in explicit)):
                 result.skipped.append(display)
                 continue
             result.files.append(display)

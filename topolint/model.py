@@ -563,7 +563,8 @@ def build_topology(
         defaults=dict(data.get("defaults") or {}),
         variables=dict(variables or {}),
         source_format="fairmq" if "x-fairmq" in data else "topolint",
-        catalogue=isinstance(data.get("x-fairmq"), dict) and data["x-fairmq"].get("catalogue") is True,
+        catalogue=isinstance(data.get("x-fairmq"), dict)
+        and data["x-fairmq"].get("catalogue") is True,
     )
     if topo.environment:
         topo.environment = b.subst(("environment",), topo.environment)
