@@ -260,6 +260,8 @@ class _Wiring:
             shared = {b.endpoint.text for b in group}
             parent: dict[str, str] = {}
 
+            binders = {id(b.socket) for b in group}
+            reached: dict[int, set[str]] = defaultdict(set)  # connector socket -> binders
             for c in self.tg.connections:
                 if c.unresolved or c.sender_socket is None or c.receiver_socket is None:
                     continue
@@ -267,13 +269,27 @@ class _Wiring:
                 if via.text in shared or any(
                     via.kind == b.endpoint.kind and via.port == b.endpoint.port for b in group
                 ):
-                    continue  # connected only through the contested endpoint
+                    # through the contested endpoint: evidence of one setup only when one
+                    # connector fits several of its binders (nothing tells them apart)
+                    for mine, other in (
+                        (c.sender_socket, c.receiver_socket),
+                        (c.receiver_socket, c.sender_socket),
+                    ):
+                        if id(other) in binders and id(mine) not in binders:
+                            reached[id(mine)].add(other.process)
+                    continue
                 a, b_ = (
                     _root(parent, c.sender_socket.process),
                     _root(parent, c.receiver_socket.process),
                 )
                 if a != b_:
                     parent[a] = b_
+            for procs in reached.values():
+                first, *rest = sorted(procs)
+                for other in rest:
+                    a, b_ = _root(parent, first), _root(parent, other)
+                    if a != b_:
+                        parent[a] = b_
             parts: dict[str, list[Bind]] = defaultdict(list)
             for b in group:
                 parts[_root(parent, b.process.name)].append(b)

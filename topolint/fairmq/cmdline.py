@@ -36,6 +36,24 @@ from .core import CHANNEL_FIELDS, Channel, Device, Fields, Launch, Val, has_plac
 #: Keys of one ``--channel-config`` value (SuboptParser.cxx).
 CHANNEL_KEYS = tuple(k for k in CHANNEL_FIELDS if k != "sockets")
 _END = frozenset(";&|\n")
+#: Words before the executable that are shell syntax or wrappers, not the device.
+_SHELL_WORDS = frozenset(
+    {
+        "do",
+        "then",
+        "else",
+        "elif",
+        "time",
+        "exec",
+        "nohup",
+        "env",
+        "command",
+        "xterm",
+        "-e",
+        "{",
+        "(",
+    }
+)
 _PLUGIN_ADDRESSES = ("dds", "odc")
 #: A command carrying one of these is a device launch (``--id`` alone: a device whose
 #: channels come from options the text does not show, e.g. ``${CHANNEL[DATA]}``).
@@ -284,7 +302,7 @@ class _Parser:
                         plugins.extend(substitute(value.text, self.variables).lower().split(","))
                 i += 1 if eq else 2
                 continue
-            if exe is None and not t.startswith("-") and "=" not in t:
+            if exe is None and not t.startswith("-") and "=" not in t and t not in _SHELL_WORDS:
                 exe = w
             elif t.startswith("$") and exe is not None and not words[i - 1].text.startswith("-"):
                 unknown.append(t)  # a bare $WORD may carry options (e.g. $TRANSPORT)
