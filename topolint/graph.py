@@ -286,8 +286,8 @@ class _Wiring:
                     parent[a] = b_
             for procs in reached.values():
                 first, *rest = sorted(procs)
-                for other in rest:
-                    a, b_ = _root(parent, first), _root(parent, other)
+                for proc in rest:
+                    a, b_ = _root(parent, first), _root(parent, proc)
                     if a != b_:
                         parent[a] = b_
             parts: dict[str, list[Bind]] = defaultdict(list)
