@@ -6,6 +6,8 @@ connections, or one socket fed by streams of two or more different message types
 package docstring; replicas of one stage feeding one PULL are a fan-in, not a join; request
 servers (REP, ROUTER) and CONFLATE sockets holding the latest state are side inputs) — that
 declares no `join:`. One finding per process, naming its inputs and who feeds them.
+Silent on FairMQ input, which cannot declare a join: several input channels are not a join
+unless the imported topology says so.
 
 ## Why it matters
 The talk's problem 3, case 1: a process reads two inputs and combines "the next message from

@@ -12,6 +12,9 @@ it. `sync: welcome` (a welcome message) and connection events prove only that a 
 connection exists, not that the subscription has reached the publisher, so they are
 reported too, with that reason. `sync: sleep` is left to `sleep-synchronization`.
 
+On FairMQ input, which cannot say whether a stream may lose messages, the rule applies only
+where `loss_tolerant: false` is declared, e.g. after `topolint import`.
+
 ## Why it matters
 The talk's problem 1: a PUB binds, sends "hello" at once, and the SUB that connects a moment
 later waits forever — ZeroMQ delivers to a subscriber only what is published after its

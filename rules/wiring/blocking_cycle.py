@@ -3,7 +3,8 @@
 ## What it finds
 A strongly connected group of processes in which every data connection blocks the sender
 when the receiver's queue is full (PUSH, PAIR, DEALER, REQ/REP) — one finding per group,
-naming a cycle in it.
+naming a cycle in it. Silent on FairMQ input: devices serve each channel by its own
+handler, so whether a loop blocks is not in the file.
 
 ## Why it matters
 When every process in a loop waits to send to the next one and every queue on the loop is

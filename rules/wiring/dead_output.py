@@ -2,7 +2,9 @@
 
 ## What it finds
 A socket that can only send (PUSH, PUB, XPUB) and has no connection to any receiver in the
-topology: nobody connects to its bind, or it declares no endpoint at all.
+topology: nobody connects to its bind, or it declares no endpoint at all. On FairMQ input a
+bind (or an address the runner supplies) without a peer in the file is not claimed: a
+launch need not start every peer.
 
 ## Why it matters
 A PUSH with no peer blocks (or queues up to its HWM and then blocks) the whole stage; a PUB
