@@ -197,7 +197,7 @@ def test_positions_point_at_the_fairmq_elements() -> None:
     file = EXTERNAL / "ex2-sampler-processor-sink.json"
     doc = to_native(load_file(file))
     sock = ("processes", "sampler1", "sockets", "data1")
-    # the endpoint: at the "address" value (its key: see the xfail test below)
+    # the endpoint: at the "address" value (its key: the "address" key, tested below)
     assert doc.value_pos[(*sock, "bind")] == text_pos(file, '"tcp://*:5555"')
     assert doc.value_position((*sock, "bind")) == text_pos(file, '"tcp://*:5555"')
     assert doc.finding_position((*sock, "bind")) == text_pos(file, '"tcp://*:5555"')
@@ -214,8 +214,8 @@ def test_positions_point_at_the_fairmq_elements() -> None:
     assert doc.value_pos[sock] == entry
     assert doc.key_pos[sock] == entry
     assert doc.position(sock) == entry
-    # the process: its device entry (where its id is written: see the xfail test below)
-    assert doc.value_pos[("processes", "processor")] == text_pos(file, "{", 5)
+    # the process: where its id (here its key) is written
+    assert doc.value_pos[("processes", "processor")] == text_pos(file, '"processor"')
     proc_sock = ("processes", "processor", "sockets", "data2", "connect")
     assert doc.value_pos[proc_sock] == text_pos(file, '"tcp://localhost:5556"')
     # an error raised through the document lands on the FairMQ line
@@ -227,11 +227,6 @@ def test_positions_point_at_the_fairmq_elements() -> None:
 
 
 @needs_external
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in core._Builder.wire: the key of bind/connect is the socket entry, not the "
-    "'address' key the reader recorded (Val.key is dropped by _Builder.addresses)",
-)
 def test_endpoint_key_is_the_address_key() -> None:
     file = EXTERNAL / "ex2-sampler-processor-sink.json"
     doc = to_native(load_file(file))
@@ -241,12 +236,6 @@ def test_endpoint_key_is_the_address_key() -> None:
 
 
 @needs_external
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in json_config._Reader.device: a JSON device's position is its '{', not its "
-    "'id'/'key' value (command lines point at the --id value); findings about a process land "
-    "on the line before its name",
-)
 def test_process_key_is_where_its_id_is_written() -> None:
     file = EXTERNAL / "ex2-sampler-processor-sink.json"
     doc = to_native(load_file(file))
@@ -528,11 +517,6 @@ def test_catalogue_device_that_cannot_run_is_left_out_with_a_note(channel: str, 
     schema.validate(doc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in core._Builder.socket: type (and method) are lower-cased, so 'Push' is "
-    "accepted as push; FairMQ's Channel::Validate compares case-sensitively and rejects it",
-)
 def test_socket_type_is_case_sensitive() -> None:
     with pytest.raises(InputError) as info:
         to_native(load_json(OPTS + '[{"id": "a", "channels": [{"name": "c",\n"type": "Push"}]}]}}'))

@@ -228,6 +228,7 @@ class _Entry:
     addresses: list[tuple[str, str, Position]]  # (method, endpoint text, position)
     unknown: list[tuple[str, str, Position]]  # addresses with unresolved placeholders
     runtime: bool  # address assigned at run time
+    address_key: Position  # where the address key is written (the socket when none is)
 
 
 class _Builder:
@@ -394,7 +395,7 @@ class _Builder:
             ints[key] = (n, v)
 
         tval = fields.get("type")
-        stype = self.string(tval, "type").lower() if tval is not None else ""
+        stype = self.string(tval, "type") if tval is not None else ""  # FairMQ: case matters
         if not stype:
             where = tval.pos if tval is not None else pos
             raise (
@@ -416,7 +417,7 @@ class _Builder:
                     )
                 )
             msg = f"unknown socket type {stype!r}: expected one of {', '.join(SOCKET_TYPES)}"
-            close = difflib.get_close_matches(stype, SOCKET_TYPES, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(stype.lower(), SOCKET_TYPES, n=1, cutoff=0.6)
             raise self.err(tval.pos, msg + (f"; did you mean {close[0]!r}?" if close else ""))
 
         # a catalogue entry without its own transport uses the device's --transport: unknown
@@ -434,7 +435,7 @@ class _Builder:
                 transport = tr
 
         mval = fields.get("method")
-        method = self.string(mval, "method").lower() if mval is not None else None
+        method = self.string(mval, "method") if mval is not None else None
         if method is not None and method not in METHODS:
             if not method or has_placeholder(method):
                 method = None
@@ -461,8 +462,21 @@ class _Builder:
             if stype in RECEIVERS:
                 put("receives", "fairmq", None)
         addresses, unknown, runtime = self.addresses(fields, method, label, dev, pos)
+        aval = fields.get("address")
         entry = _Entry(
-            dev, process, sname, cname, stype, method, sock, path, pos, addresses, unknown, runtime
+            dev,
+            process,
+            sname,
+            cname,
+            stype,
+            method,
+            sock,
+            path,
+            pos,
+            addresses,
+            unknown,
+            runtime,
+            aval.key if aval is not None else pos,
         )
         self.entries.append(entry)
 
@@ -565,7 +579,7 @@ class _Builder:
                     by_text[text].append(e)
         for e in self.entries:
             found: dict[str, list[tuple[str, Position]]] = {"bind": [], "connect": []}
-            key_pos = e.pos
+            key_pos = e.address_key
             for kind, text, where in e.addresses:
                 found[kind].append((text, where))
             for kind, text, where in e.unknown:

@@ -192,7 +192,7 @@ class _Reader:
             )
         first[fmq_name] = (path, dev)
         meta: dict[str, Any] = {k: str(dev[k]) for k in ("id", "key") if k in dev}
-        d = Device(name=fmq_name, pos=self.vpos(path), meta=meta)
+        d = Device(name=fmq_name, pos=self.vpos((*path, which)), meta=meta)
         seen: set[str] = set()
         for cpath, ch in self.items(dev, path, "channels", "channel"):
             c = self.channel(cpath, ch)
