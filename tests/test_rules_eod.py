@@ -617,14 +617,40 @@ def test_shutdown_hang_on_a_peer_outside_the_topology() -> None:
     [
         ("c.in, linger: 0", ""),
         ("c.in, linger: 2s", ""),
-        ("c.in, linger: -1", ""),  # explicit: waiting is intended
         ("c.in, immediate: true", ""),
         ("c.in", "defaults: {linger: 100ms}"),
+        ("c.in", "defaults: {linger: 0}"),
+        ("c.in, linger: 0", "defaults: {linger: -1}"),  # the socket's own value wins
+        ("c.in, linger: 1s", "defaults: {linger: infinite}"),
         ('"inproc://x"', ""),  # unresolved inproc: same process
     ],
 )
 def test_shutdown_hang_silent(out: str, defaults: str) -> None:
     assert _hang(out, defaults=defaults) == []
+
+
+@pytest.mark.parametrize(
+    ("out", "defaults", "said", "related"),
+    [
+        ("c.in", "", "sets no linger (libzmq's default is infinite)", None),
+        ("c.in, linger: -1", "", "sets an infinite linger (-1)", "processes.w.sockets.out.linger"),
+        ("c.in, linger: infinite", "", "sets an infinite linger", "processes.w.sockets.out.linger"),
+        ("c.in, linger: -1", "defaults: {linger: 1s}", "sets an infinite linger", None),
+        ("c.in", "defaults: {linger: -1}", "infinite linger from the topology's defaults", None),
+        ("c.in", "defaults: {linger: infinite}", "from the topology's defaults", "defaults.linger"),
+        ("c.in", "defaults: {linger: inf, sndhwm: 10}", "from the topology's defaults", None),
+    ],
+)
+def test_shutdown_hang_on_an_infinite_linger_explicit_or_by_default(
+    out: str, defaults: str, said: str, related: str | None
+) -> None:
+    """An infinite linger is what the rule is about, wherever it is written: an explicit
+    -1/infinite on the socket or an infinite default is no exemption (issue 13)."""
+    (f,) = _hang(out, defaults=defaults)
+    assert said in f.message, f.message
+    assert f.element == "processes.w.sockets.out"
+    if related:
+        assert related in [r["element"] for r in f.related]
 
 
 def test_shutdown_hang_silent_on_binding_sender() -> None:

@@ -1,14 +1,18 @@
-"""A connecting socket with libzmq's default infinite linger: the process can hang at exit.
+"""A connecting socket with an infinite linger: the process can hang at exit.
 
 ## What it finds
 A sending socket (PUSH, PUB, DEALER, REQ, PAIR, …) that `connect`s to a process of another
-name or to a peer outside the topology, over tcp, ipc or another network transport, and sets
-no `linger` (neither on the socket nor in `defaults:`). Applies to `finite` and `continuous`
-runs alike. One finding per socket; the message says when a peer lives on another host.
+name or to a peer outside the topology, over tcp, ipc or another network transport, and
+whose linger is infinite: unset (libzmq's default), `-1`/`infinite` on the socket, or
+inherited from an infinite `defaults: {linger: …}`. Applies to `finite` and `continuous`
+runs alike. One finding per socket; the message says where the infinite linger comes from
+and when a peer lives on another host.
 
-Silent for sockets that only `bind` (libzmq drops a departed peer's queue there), for
-`immediate: true` (the queue goes with the connection), for inproc, and for an explicit
-`linger` — including an explicit `-1`, which says that waiting for delivery is intended.
+Silent for a finite linger (`0`, `1s`, …) on the socket or in `defaults:` (a socket's own
+value wins over the default), for sockets that only `bind` (libzmq drops a departed peer's
+queue there), for `immediate: true` (the queue goes with the connection) and for inproc.
+An explicit `-1` is not an exemption: it is exactly the hang this rule is about; if
+waiting forever for a peer is really intended, suppress the finding with that reason.
 
 ## Why it matters
 libzmq's LINGER defaults to −1: at close, a socket keeps its unsent messages until they are
@@ -33,14 +37,15 @@ processes:
 ## Fix
 Set `linger: 0` (discard what is unsent at exit; end-of-data and acknowledgements make sure
 nothing needed is still queued) or a bounded value such as `linger: 1s` on the socket, or
-once for all sockets in `defaults: {linger: 1s}`.
+once for all sockets in `defaults: {linger: 1s}` (replacing an infinite default).
 """
 
 from collections.abc import Iterator
 
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Fact, Path
 from topolint.graph import LOOPBACK
+from topolint.model import Socket, Topology
 
 from ._model import names
 
@@ -49,15 +54,31 @@ CODE = "TL607"
 SEVERITY = "info"
 
 
+def _infinite(topo: Topology, s: Socket) -> tuple[str, Path] | None:
+    """Where ``s``'s infinite linger comes from (words, element), or None when it is finite.
+
+    The model resolves ``-1``/``infinite`` and the socket-over-defaults precedence into
+    ``Socket.linger`` (None = infinite); only the wording depends on where it was written."""
+    if s.linger is not None:
+        return None
+    if "linger" in s.declared:
+        return "sets an infinite linger (-1)", (*s.path, "linger")
+    if "linger" in topo.defaults:
+        return "inherits an infinite linger from the topology's defaults", ("defaults", "linger")
+    return "sets no linger (libzmq's default is infinite)", s.path
+
+
 def check(ctx: Context) -> Iterator[Fact]:
     topo = ctx.topology
-    if "linger" in topo.defaults:
-        return
     w = ctx.wiring
     for p in topo.processes.values():
         for s in p.sockets.values():
-            if not s.can_send or not s.connects or s.immediate or "linger" in s.declared:
+            if not s.can_send or not s.connects or s.immediate:
                 continue
+            infinite = _infinite(topo, s)
+            if infinite is None:
+                continue
+            how, where_set = infinite
             mine = {id(e) for e in s.connects}
             peers: dict[str, None] = {}
             remote: dict[str, None] = {}
@@ -86,11 +107,12 @@ def check(ctx: Context) -> Iterator[Fact]:
                 )
             yield Fact(
                 f"{s.type.upper()} socket {s.id} connects to {names(list(peers))}{where} and "
-                "sets no linger (libzmq's default is infinite): if the peer is gone at "
+                f"{how}: if the peer is gone at "
                 f"shutdown with messages still queued for it, {p.name} hangs in close/term "
                 "forever",
                 path=s.path,
                 subject=(s.id,),
+                related=(where_set,) if where_set != s.path else (),
                 fix=f"set `linger: 0` or a bounded value such as `linger: 1s` on {s.id} "
                 "(or in `defaults:`)",
                 data={"peers": list(peers), "remote_hosts": list(remote)},
