@@ -195,6 +195,41 @@ processes:
     assert "'imge'" in f.message
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "expect"),
+    [
+        (
+            "{type: pair, bind: 'tcp://*:6000', sends: m}",
+            "{type: pair, connect: a.s, receives: m}",
+            [],
+        ),
+        ("{type: router, bind: 'tcp://*:6000', sends: m}", "{type: dealer, connect: a.s}", []),
+        ("{type: router, bind: 'tcp://*:6000'}", "{type: dealer, connect: a.s, sends: m}", []),
+        # both directions undeclared: neither can be sized
+        ("{type: pair, bind: 'tcp://*:6000'}", "{type: pair, connect: a.s}", ["a.s", "b.s"]),
+        # REQ/REP: the reply is sent whatever is declared
+        (
+            "{type: rep, bind: 'tcp://*:6000', receives: m}",
+            "{type: req, connect: a.s, sends: m}",
+            ["a.s"],
+        ),
+    ],
+)
+def test_unknown_size_not_for_the_empty_direction_of_a_one_way_channel(
+    a: str, b: str, expect: list[str]
+) -> None:
+    text = f"""
+topolint: 1
+name: t
+messages: {{m: {{max_size: 1kB}}}}
+processes:
+  a: {{sockets: {{s: {a}}}}}
+  b: {{sockets: {{s: {b}}}}}
+"""
+    fs = lint(text, "unknown-message-size")
+    assert sorted(f.subject[0] for f in fs) == expect, [f.message for f in fs]
+
+
 # --- kernel-buffer-unpinned ---------------------------------------------------------------
 
 TWO_SIDES = """

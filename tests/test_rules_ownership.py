@@ -85,6 +85,54 @@ def test_undeclared_contract_undefined_type_name() -> None:
     assert "hist" in f.message and "does not define" in f.message
 
 
+ONE_WAY = """
+topolint: 1
+name: t
+runs: continuous
+messages:
+  cmd: {{max_size: 1kB}}
+processes:
+  a:
+    owner: x
+    sockets: {{s: {{type: {a}, bind: "tcp://*:7000"{a_decl}}}}}
+  b:
+    owner: y
+    sockets: {{s: {{type: {b}, connect: a.s{b_decl}}}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "a_decl", "b_decl", "expect"),
+    [
+        # one way, declared on both ends: the empty return direction needs no contract
+        ("pair", "pair", ", sends: cmd", ", receives: cmd", []),
+        ("pair", "pair", ", receives: cmd", ", sends: cmd", []),
+        ("router", "dealer", ", sends: cmd", ", receives: cmd", []),
+        ("router", "dealer", ", receives: cmd", ", sends: cmd", []),
+        ("dealer", "dealer", ", sends: cmd", ", receives: cmd", []),
+        # one way declared by one end: the direction it declares still needs the other end
+        ("pair", "pair", ", sends: cmd", "", ["processes.b.sockets.s"]),
+        ("router", "dealer", "", ", sends: cmd", ["processes.a.sockets.s"]),
+        # nothing declared: both directions may carry data, both unwritten
+        ("pair", "pair", "", "", ["processes.a.sockets.s", "processes.b.sockets.s"]),
+        # REQ/REP always answer: the reply needs a contract even if undeclared
+        (
+            "rep",
+            "req",
+            ", receives: cmd",
+            ", sends: cmd",
+            ["processes.a.sockets.s", "processes.b.sockets.s"],
+        ),
+    ],
+)
+def test_undeclared_contract_one_way_channels(
+    a: str, b: str, a_decl: str, b_decl: str, expect: list[str]
+) -> None:
+    text = ONE_WAY.format(a=a, b=b, a_decl=a_decl, b_decl=b_decl)
+    found = run("undeclared-contract", text)
+    assert sorted({f.element for f in found}) == expect, [f.message for f in found]
+
+
 # --------------------------------------------------------------------------- contract-mismatch
 
 

@@ -6,6 +6,11 @@ A connection between processes of different `owner`s where the sending socket ha
 does not define. Replies count too: a REP answering another team's REQ sends something.
 One finding per socket, naming the peers across the boundary.
 
+A one-way PAIR or DEALER/ROUTER channel needs no contract for the direction that carries
+nothing: when neither end declares a direction but one of them declares the other one
+(e.g. a PAIR with only `sends:` facing a PAIR with only `receives:`), the empty direction
+is not reported.
+
 ## Why it matters
 The talk's problem 6: when Tom's process feeds Sally's, the message format is the
 interface between two people. Without a declared type the interface exists only in code,
@@ -32,6 +37,7 @@ from collections.abc import Iterator
 
 from topolint.context import Context
 from topolint.findings import Fact
+from topolint.graph import Connection
 from topolint.model import Socket
 
 NAME = "undeclared-contract"
@@ -39,12 +45,29 @@ CODE = "TL702"
 SEVERITY = "warning"
 
 
+#: Socket types whose two directions are independent: either may carry nothing.
+ONE_WAY_CAPABLE = frozenset({"pair", "dealer", "router"})
+
+
+def carries_nothing(c: Connection) -> bool:
+    """A direction of a PAIR or DEALER/ROUTER channel that declares only the other one.
+
+    When neither end declares this direction (the sender no `sends:`, the receiver no
+    `receives:`) but one of them declares the opposite one, the channel is one-way and this
+    direction carries nothing: no contract and no size are needed for it.  REQ/REP always
+    answer, so they are never one-way."""
+    ss, rs = c.sender_socket, c.receiver_socket
+    if ss is None or rs is None or ss.type not in ONE_WAY_CAPABLE or rs.type not in ONE_WAY_CAPABLE:
+        return False
+    return not (ss.sends or rs.receives) and bool(ss.receives or rs.sends)
+
+
 def check(ctx: Context) -> Iterator[Fact]:
     topo = ctx.topology
     # (socket id, key) -> (socket, peer ids, peer owners)
     missing: dict[tuple[str, str], tuple[Socket, set[str], set[str]]] = {}
     for c in ctx.wiring.connections:
-        if c.unresolved or c.mismatch or c.control:
+        if c.unresolved or c.mismatch or c.control or carries_nothing(c):
             continue
         ss, rs = c.sender_socket, c.receiver_socket
         assert ss is not None and rs is not None
