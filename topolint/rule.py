@@ -39,7 +39,12 @@ if TYPE_CHECKING:
     from topolint.context import Context
 
 SECTIONS = ("What it finds", "Why it matters", "Example", "Fix")
-HELP_URI = "https://topolint.readthedocs.io/en/latest/rules/{name}.html"
+#: The project's home; ``[project.urls]`` in pyproject.toml says the same (a test checks).
+REPOSITORY_URL = "https://github.com/topolint/topolint"
+#: The documentation as it ships in the repository (``docs/``).
+DOCS_URL = f"{REPOSITORY_URL}/blob/main/docs"
+#: Each rule's page, generated from its docstring by ``python -m topolint.docs``.
+HELP_URI = DOCS_URL + "/rules/{name}.md"
 _SECTION_RE = re.compile(r"^## (.+?)\s*$", re.MULTILINE)
 
 CheckFn = Callable[["Context"], Iterator[Fact]]

@@ -19,7 +19,7 @@ filtered, keeps the other branch's units, and once `max_pending` and that branch
 are full the fan-out blocks sending into it: every process waits and none reads. Li,
 Agrawal, Buhler and Chamberlain (SPAA 2010) show that a DAG of bounded FIFOs with filtering
 nodes deadlocks this way unless something (dummy messages, a timeout) tells the join that a
-unit will not come (notes `peers.md`). Without filtering, a short branch that cannot buffer
+unit will not come. Without filtering, a short branch that cannot buffer
 the long branch's lead blocks the fan-out while the join still waits for the long branch: a
 join that stops reading when full deadlocks, one that keeps reading the lagging input runs
 the whole diamond at (buffer + max_pending) / skew units per second.

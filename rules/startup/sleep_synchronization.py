@@ -9,7 +9,7 @@ every subscriber is listening.
 ## Why it matters
 The talk's problem 1, "synchronization" slide: `time.sleep(1)` after bind makes the demo
 work, and the summary slide says "Do not rely on synchronization with `sleep()`". A sleep
-proves nothing (notes `zeromq-queue-model.md`, "Start-up and shutdown"): a subscriber that
+proves nothing (the ZeroMQ Guide, chapter 2, "Node Coordination"): a subscriber that
 starts late, a loaded machine or a slow DNS lookup takes longer than the sleep, and the
 first messages are lost silently — in production, not on the laptop. It also delays every
 start-up by the full sleep when everyone was ready at once.

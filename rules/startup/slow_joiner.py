@@ -18,8 +18,8 @@ where `loss_tolerant: false` is declared, e.g. after `topolint import`.
 ## Why it matters
 The talk's problem 1: a PUB binds, sends "hello" at once, and the SUB that connects a moment
 later waits forever — ZeroMQ delivers to a subscriber only what is published after its
-subscription has travelled back to the publisher (the "slow joiner", notes
-`zeromq-queue-model.md`, "Start-up and shutdown"). Every start-up silently loses the first
+subscription has travelled back to the publisher (the "slow joiner"; the ZeroMQ Guide,
+chapter 2, "Node Coordination"). Every start-up silently loses the first
 messages, and how many depends on scheduling.
 
 ## Example
