@@ -14,11 +14,17 @@ from typing import Any
 
 from topolint import __version__
 from topolint.config import Config, find_config, load_config
-from topolint.engine import CheckResult, Settings, check_paths, discover, fails, validate_selectors
+from topolint.engine import (
+    CheckResult,
+    Settings,
+    check_paths,
+    discover,
+    fails,
+    validate_selectors,
+)
 from topolint.errors import InputError, UsageError
 from topolint.findings import Finding, unique_fingerprints
-
-FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
+from topolint.reporters import SEVERITIES, TEXT_STYLES
 
 
 def settings_for(
@@ -37,7 +43,7 @@ def settings_for(
     from topolint.engine import catalogue, matches, rule_by_name
 
     s = Settings()
-    if fail_on is not None and fail_on not in ("error", "warning", "info"):
+    if fail_on is not None and fail_on not in SEVERITIES:
         raise UsageError(f"--fail-on expects error, warning or info, got {fail_on!r}")
     validate_selectors([*select, *ignore])
 
@@ -94,7 +100,7 @@ def _expand_severity(
         for r in rules:
             if not matches(r, key):
                 continue
-            exact = key in (r.name, r.code)
+            exact = key.lower() in (r.name, r.code.lower())
             score = 1000 if exact else len(key)
             if score >= rank.get(r.name, -1):
                 out[r.name] = level
@@ -382,21 +388,35 @@ def run_check(
     write_baseline: Path | None,
     scanning: bool,
     color: bool | None,
+    show: str | None = None,
+    quiet: bool = False,
+    statistics: bool = False,
+    exit_zero: bool = False,
 ) -> int:
-    """Check, report and return the exit code."""
+    """Check, report and return the exit code.
+
+    ``show`` is the least severity the text formats list (default: the configuration's
+    ``show``, else ``warning``); ``quiet`` leaves out the summary and the informational
+    lines on standard error; ``statistics`` prints the count per rule instead of the
+    findings (text or json); ``exit_zero`` turns exit 1 into 0 (an input error is still 2).
+    """
     from topolint.engine import catalogue
     from topolint.output import write_file
-    from topolint.reporters import Report, render
+    from topolint.reporters import Report, render, validate
     from topolint.textsafe import clean
 
-    if fmt is None:
+    if show is not None and show not in SEVERITIES:
+        raise UsageError(f"--show expects error, warning or info, got {show!r}")
+    if fmt is None or show is None:
         found = config if config is not None else find_config(Path.cwd())
         try:
-            fmt = load_config(found).get("format") if found is not None else None
+            here = load_config(found) if found is not None else Config()
         except InputError:
             if config is not None:
                 raise
-            # reported with the files below it, if any are checked
+            here = Config()  # reported with the files below it, if any are checked
+        fmt = fmt or here.get("format")
+        show = show or here.get("show", "warning")
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     targets: list[tuple[str, Path | None]] = [(fmt, None)]
@@ -405,22 +425,29 @@ def run_check(
         if not sep or not filename:
             raise UsageError(f"--output-file expects FORMAT:FILE, got {o!r}")
         targets.append((name, Path(filename)))
-    for name, _ in targets:
-        if name not in FORMATS:
-            raise UsageError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}")
-    for p in paths:
-        if not Path(p).exists():
-            raise InputError("no such file or directory", p)
+    try:
+        targets = [(validate(name), target) for name, target in targets]
+    except ValueError as bad:
+        raise UsageError(str(bad)) from None
+    if statistics and targets[0][0] not in (*TEXT_STYLES, "json"):
+        raise UsageError(f"--statistics prints text or json, not {targets[0][0]}")
+    # A missing path is reported and the others are still checked (exit 2 at the end).
+    missing = [InputError("no such file or directory", p) for p in paths if not _exists(p)]
+    present = [p for p in paths if _exists(p)]
     cli = {"select": select, "ignore": ignore, "fail_on": fail_on, "variables": variables}
-    result, levels = _check(paths, cli, config, scanning)
+    result, levels = _check(present, cli, config, scanning)
+    result.errors[:0] = missing
+    if not scanning:  # no false green: a folder without a topology is a wrong path
+        result.errors += _empty_folders(present, result)
     extra: dict[str, Any] = {"skipped": result.skipped}
     findings = result.findings
     if write_baseline is not None:
         Baseline.write(write_baseline, findings)
-        print(
-            f"topolint: wrote {len(findings)} finding(s) to baseline {write_baseline}",
-            file=sys.stderr,
-        )
+        if not quiet:
+            print(
+                f"topolint: wrote {len(findings)} finding(s) to baseline {write_baseline}",
+                file=sys.stderr,
+            )
     fixed: list[dict[str, Any]] = []
     if baseline is not None:
         known = Baseline.read(baseline).fingerprints
@@ -447,17 +474,23 @@ def run_check(
         root=Path.cwd(),
         tool_version=__version__,
         extra=extra,
+        show=show,
+        quiet=quiet,
     )
     for e in result.errors:
         print(clean(str(e)), file=sys.stderr)
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
     for name, target in targets:
-        text = render(name, report, color=use_color and target is None and name == "text")
+        colored = use_color and target is None and name in TEXT_STYLES
+        if statistics and target is None:
+            text = _statistics(name, report, colored)
+        else:
+            text = render(name, report, color=colored)
         if target is None:
             sys.stdout.write(text)
         else:
             write_file(target, text)  # OutputError: one line, exit 2
-    if baseline is not None:
+    if baseline is not None and not quiet:
         b = extra["baseline"]
         print(
             clean(
@@ -476,6 +509,47 @@ def run_check(
             )
     if result.errors:
         return 2
-    if write_baseline is not None and baseline is None:
-        return 0  # the findings were just accepted
+    if (write_baseline is not None and baseline is None) or exit_zero:
+        return 0  # the findings were just accepted, or the caller only wants the report
     return 1 if any(fails([f], levels.get(f.file, fail_on or "warning")) for f in findings) else 0
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists() or Path(path).is_symlink()  # a broken link: the loader says
+    except OSError:  # e.g. a name too long
+        return False
+
+
+def _empty_folders(paths: list[str], result: CheckResult) -> list[InputError]:
+    """An error for each folder in ``paths`` below which nothing was checked (no topology,
+    and no file that failed to load as one)."""
+    tried = [Path(f).resolve() for f in result.files]
+    tried += [Path(e.file).resolve() for e in result.errors if e.file]
+    out = []
+    for p in paths:
+        folder = Path(p)
+        if not folder.is_dir():
+            continue
+        root = folder.resolve()
+        if any(t == root or root in t.parents for t in tried):
+            continue
+        skipped = [s for s in result.skipped if root in Path(s).resolve().parents]
+        looked = f"{len(skipped)} YAML/JSON/XML file{'s' if len(skipped) != 1 else ''}"
+        why = f"{looked} looked at, none a topology" if skipped else "no YAML/JSON/XML files"
+        out.append(
+            InputError(
+                f"no topology found ({why}); pass --skip-non-topologies if that is expected",
+                p,
+            )
+        )
+    return out
+
+
+def _statistics(name: str, report: Any, color: bool) -> str:
+    """``--statistics`` on standard output: a table (text styles) or a JSON list."""
+    if name == "json":
+        return json.dumps(report.statistics(), indent=2) + "\n"
+    from topolint.reporters.text import render_statistics
+
+    return render_statistics(report, color=color)

@@ -3,118 +3,67 @@
 Exit codes (SPEC §4): 0 nothing at or above the fail level; 1 findings (``run``: a
 prediction confirmed or the model violated; ``diff``: breaking changes); 2 the input or
 the command line is wrong.  Input errors are one line ``file:line:col: message``.
+
+Built on click directly (typer, which wraps click, coerces every parameter through
+pydantic: a tenth of a second at each start, see README "Dependencies").  Every choice
+(output formats, severities) comes from one registry and is listed in ``--help``;
+``-h`` works; shell completion: ``topolint completion bash|zsh|fish``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from topolint import __version__
 from topolint.errors import InputError, UsageError
+from topolint.reporters import SEVERITIES, names
 
-_PLAIN_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _coerce_plainly() -> None:
-    """Coerce plain parameters without pydantic.
-
-    Recent typer coerces every parameter value through a pydantic ``TypeAdapter``; importing
-    pydantic for that costs about as much as a whole check of a small file.  This wraps
-    typer's coercion factory: ``str``, ``Path``, ``float``, ``bool`` and ``list[str]``
-    values of the ordinary kind are converted here, and anything else (an unusual value,
-    a range, another type) still goes to typer's own coercion, so behaviour and messages do
-    not change.  A typer without this factory is left alone.
-    """
-    try:
-        from typer import _coercion, core
-
-        original = core.build_runtime_param
-        base = _coercion.RuntimeParam
-    except (ImportError, AttributeError):  # pragma: no cover - other typer versions
-        return
-    if getattr(original, "_topolint_plain", False):
-        return
-    plain = {str, float, bool, Path, list[str]}
-
-    class _Plain(base):  # type: ignore[misc, valid-type]
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            ann = self.annotation
-            if ann is str and isinstance(value, str):
-                return value
-            if ann is bool and isinstance(value, bool):
-                return value
-            if ann is Path and isinstance(value, str) and value:
-                return Path(value)
-            if ann is float and isinstance(value, str) and _PLAIN_FLOAT.fullmatch(value):
-                return float(value)
-            if (
-                ann == list[str]
-                and isinstance(value, list | tuple)
-                and all(isinstance(v, str) for v in value)
-            ):
-                return list(value)
-            fallback = original(_coercion.TypeDescriptor(ann, self.parameter_info, None))
-            return fallback._coerce_value(value, param=param, ctx=ctx)
-
-    def build(descriptor: Any) -> Any:
-        info = descriptor.parameter_info
-        if (
-            descriptor.annotation in plain
-            and descriptor.file_annotation is None
-            and getattr(info, "parser", None) is None
-            and getattr(info, "min", None) is None
-            and getattr(info, "max", None) is None
-        ):
-            return _Plain(annotation=descriptor.annotation, parameter_info=info)
-        return original(descriptor)
-
-    build._topolint_plain = True  # type: ignore[attr-defined]
-    core.build_runtime_param = build
+CONTEXT: dict[str, Any] = {
+    "help_option_names": ["-h", "--help"],
+    "show_default": True,
+    "max_content_width": 100,
+}
+#: ``--format`` of the commands that print text or JSON (not ``check``'s reporters).
+TEXT_OR_JSON = click.Choice(["text", "json"], case_sensitive=False)
+LEVEL = click.Choice(list(SEVERITIES), case_sensitive=False)
 
 
-_coerce_plainly()
+def _complete_rules(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Rule names and codes for shell completion of ``--select``, ``--ignore``, ``explain``."""
+    from click.shell_completion import CompletionItem
 
-app = typer.Typer(
-    name="topolint",
-    help="Static analysis for ZeroMQ-style message-passing topologies.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-import_app = typer.Typer(
-    help="Convert other topology formats to topolint YAML.", no_args_is_help=True
-)
-app.add_typer(import_app, name="import")
+    from topolint.engine import catalogue
 
-FORMATS = ["text", "json", "sarif", "github", "junit", "gitlab"]
-
-VarOpt = Annotated[
-    list[str] | None,
-    typer.Option("--var", help="Set a ${VARIABLE}: --var NAME=VALUE (repeatable)."),
-]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    _say(f"topolint: {message}")
-    return typer.Exit(code)
-
-
-def _split(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out += [s.strip() for s in v.split(",") if s.strip()]
+    low = incomplete.lower()
+    out = []
+    for r in catalogue():
+        for word in (r.name, r.code):
+            if word.lower().startswith(low):
+                out.append(CompletionItem(word, help=r.summary))
     return out
 
 
-def _variables(values: list[str] | None) -> dict[str, str]:
+def _selectors(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    """``--select a,b --select c`` → ``[a, b, c]``; a value that names nothing is refused
+    (``--select ""`` would otherwise select everything)."""
+    out: list[str] = []
+    for v in values:
+        parts = [s.strip() for s in v.split(",") if s.strip()]
+        if not parts:
+            raise click.BadParameter(
+                "empty selection: name rules, codes or code prefixes (`topolint rules`)"
+            )
+        out += parts
+    return out
+
+
+def _variables(values: tuple[str, ...] | list[str] | None) -> dict[str, str]:
     out = {}
     for v in values or []:
         name, eq, value = v.partition("=")
@@ -124,101 +73,199 @@ def _variables(values: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"topolint {__version__}")
-        raise typer.Exit()
+def _var_option(help: str = "Set a ${VARIABLE} (repeatable).") -> Any:
+    return click.option("--var", "var", multiple=True, metavar="NAME=VALUE", help=help)
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    """Static analysis for ZeroMQ-style message-passing topologies."""
+@click.group(
+    context_settings=CONTEXT,
+    help="Static analysis for ZeroMQ-style message-passing topologies.",
+    no_args_is_help=True,
+)
+@click.version_option(
+    __version__, "--version", prog_name="topolint", message="%(prog)s %(version)s"
+)
+def app() -> None:
+    pass
 
 
-@app.command()
+@app.group("import", no_args_is_help=True, short_help="Convert FairMQ forms to topolint YAML.")
+def import_app() -> None:
+    """Convert other topology formats to topolint YAML."""
+
+
+_FORMAT_HELP = (
+    "Output format: text (= full: each finding with its source line and fix), concise "
+    "(one line per finding), or for machines json, sarif, github, junit, gitlab "
+    "[default: text; github under GitHub Actions; or `format` in the configuration]."
+)
+
+
+@app.command(short_help="Lint topology files or folders.")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--output-format",
+    "--format",
+    "-f",
+    "format",
+    type=click.Choice(names(), case_sensitive=False),
+    metavar="FORMAT",
+    help=_FORMAT_HELP,
+)
+@click.option(
+    "--show",
+    type=LEVEL,
+    metavar="LEVEL",
+    help="Least severity that text output lists: error, warning, info; the rest are counted "
+    "in the summary (machine formats keep every finding) [default: warning, or `show` in "
+    "the configuration].",
+)
+@click.option(
+    "--select",
+    multiple=True,
+    callback=_selectors,
+    metavar="RULES",
+    shell_complete=_complete_rules,
+    help="Rules to run: names, codes or code prefixes, comma-separated (repeatable).",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    callback=_selectors,
+    metavar="RULES",
+    shell_complete=_complete_rules,
+    help="Rules to skip: names, codes or code prefixes, comma-separated (repeatable).",
+)
+@click.option(
+    "--fail-on",
+    type=LEVEL,
+    metavar="LEVEL",
+    help="Least severity that fails (exit 1): error, warning, info "
+    "[default: warning, or `fail-on` in the configuration].",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (input errors: 2).")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings only: no summary.")
+@_var_option()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Configuration file [default: the nearest .topolint.yaml or pyproject.toml].",
+)
+@click.option(
+    "--output-file",
+    "-o",
+    multiple=True,
+    metavar="FORMAT:FILE",
+    help="Also write FORMAT to FILE (repeatable), e.g. sarif:out.sarif.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Fail only on findings not in this baseline.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Record today's findings as the baseline.",
+)
+@click.option(
+    "--skip-non-topologies",
+    is_flag=True,
+    help="Skip files that are not topologies and allow finding none (pre-commit).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the text output [default: on a terminal, unless NO_COLOR is set].",
+)
+@click.option("--fix", is_flag=True, help="Apply the safe mechanical fixes in place.")
+@click.option("--diff", is_flag=True, help="Show the fixes as a unified diff; change nothing.")
+@click.option(
+    "--unsafe-fixes", is_flag=True, help="With --fix/--diff: also fixes that change behaviour."
+)
 def check(
-    paths: Annotated[list[str], typer.Argument(help="Topology files or folders.")],
-    format: Annotated[
-        str | None, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
-    ] = None,
-    select: Annotated[
-        list[str] | None, typer.Option(help="Rules to run: names, codes or code prefixes.")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option(help="Rules to skip: names, codes or code prefixes.")
-    ] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option("--fail-on", help="Lowest severity that fails: error, warning, info."),
-    ] = None,
-    var: VarOpt = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Configuration file.")] = None,
-    output_file: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--output-file", "-o", help="Also write FORMAT:FILE (repeatable), e.g. sarif:out.sarif."
-        ),
-    ] = None,
-    baseline: Annotated[
-        Path | None, typer.Option(help="Fail only on findings not in this baseline.")
-    ] = None,
-    write_baseline: Annotated[
-        Path | None,
-        typer.Option("--write-baseline", help="Record today's findings as the baseline."),
-    ] = None,
-    skip_non_topologies: Annotated[
-        bool,
-        typer.Option(
-            "--skip-non-topologies", help="Skip named YAML/JSON files that are not topologies."
-        ),
-    ] = False,
-    color: Annotated[
-        bool | None, typer.Option("--color/--no-color", help="Colour the text output.")
-    ] = None,
+    paths: tuple[str, ...],
+    format: str | None,
+    show: str | None,
+    select: list[str],
+    ignore: list[str],
+    fail_on: str | None,
+    exit_zero: bool,
+    statistics: bool,
+    quiet: bool,
+    var: tuple[str, ...],
+    config: Path | None,
+    output_file: tuple[str, ...],
+    baseline: Path | None,
+    write_baseline: Path | None,
+    skip_non_topologies: bool,
+    color: bool | None,
+    fix: bool = False,
+    diff: bool = False,
+    unsafe_fixes: bool = False,
 ) -> None:
-    """Lint topology files or folders."""
+    """Lint topology files or folders (YAML, JSON, FairMQ forms).
+
+    Text output lists errors and warnings, grouped by file, the most severe first, and
+    ends with a summary that counts every finding (infos too: `--show info` lists them).
+    Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 an input or usage error.
+    """
     from topolint.checking import run_check
 
     code = run_check(
-        paths,
-        fmt=format,
-        select=_split(select),
-        ignore=_split(ignore),
-        fail_on=fail_on,
+        list(paths),
+        fmt=format.lower() if format else None,
+        select=select,
+        ignore=ignore,
+        fail_on=fail_on.lower() if fail_on else None,
         variables=_variables(var),
         config=config,
-        outputs=output_file or [],
+        outputs=list(output_file),
         baseline=baseline,
         write_baseline=write_baseline,
         scanning=skip_non_topologies,
         color=color,
+        show=show.lower() if show else None,
+        quiet=quiet,
+        statistics=statistics,
+        exit_zero=exit_zero,
+        fix=fix,
+        diff=diff,
+        unsafe_fixes=unsafe_fixes,
     )
-    raise typer.Exit(code)
+    sys.exit(code)
 
 
-@app.command()
+@app.command(short_help="Throughput, latency and memory bounds.")
+@click.argument("path", type=click.Path(path_type=Path), metavar="PATH")
+@click.option(
+    "--format",
+    "-f",
+    "format",
+    type=TEXT_OR_JSON,
+    default="text",
+    metavar="FORMAT",
+    help="text or json.",
+)
+@_var_option()
+@click.option(
+    "--kernel",
+    type=click.Choice(["file", "host"], case_sensitive=False),
+    default="file",
+    help="OS buffer limits: 'file' (the file's kernel block / Linux defaults) or 'host'.",
+)
+@click.option(
+    "--message-size",
+    metavar="SIZE",
+    help="Largest message of FairMQ inputs (they cannot say it), e.g. 10kB; "
+    "the same as --var message-size=SIZE.",
+)
 def analyze(
-    path: Annotated[Path, typer.Argument(help="Topology file.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    var: VarOpt = None,
-    kernel: Annotated[
-        str,
-        typer.Option(
-            help="OS buffer limits: 'file' (the file's kernel block / Linux defaults) or 'host'."
-        ),
-    ] = "file",
-    message_size: Annotated[
-        str | None,
-        typer.Option(
-            "--message-size",
-            help="Largest message of FairMQ inputs (they cannot say it), e.g. 10kB; "
-            "the same as --var message-size=SIZE.",
-        ),
-    ] = None,
+    path: Path, format: str, var: tuple[str, ...], kernel: str, message_size: str | None
 ) -> None:
     """Throughput, latency and per-connection / per-process memory bounds."""
     from topolint.analysis import analyze as run_analysis
@@ -226,112 +273,134 @@ def analyze(
     from topolint.engine import gc_paused, load
     from topolint.graph import build_graph
 
-    if format not in ("text", "json"):
-        raise UsageError(f"unknown format {format!r}: expected text or json")
-    if kernel not in ("file", "host"):
-        raise UsageError(f"unknown --kernel {kernel!r}: expected file or host")
     variables = _variables(var)
     if message_size is not None:
         variables["message-size"] = message_size
     topo = load(path, variables)
-    if kernel == "host":
+    if kernel.lower() == "host":
         from topolint.queue_model import Kernel
 
         topo.kernel = Kernel.from_host()
     with gc_paused():  # hundreds of thousands of live objects: see engine.gc_paused
         result = run_analysis(topo, build_graph(topo))
-    if format == "json":
+    if format.lower() == "json":
         from topolint.textsafe import defuse_json
 
-        typer.echo(defuse_json(json.dumps(result.to_dict(), indent=2)))
+        click.echo(defuse_json(json.dumps(result.to_dict(), indent=2)))
     else:
-        typer.echo(render_text(result), nl=False)
+        click.echo(render_text(result), nl=False)
 
 
-@app.command()
-def render(
-    path: Annotated[Path, typer.Argument(help="Topology file.")],
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Output file: .svg, .png, .dot or .mmd.")
-    ],
-    findings: Annotated[
-        bool, typer.Option("--findings/--no-findings", help="Highlight findings.")
-    ] = True,
-    var: VarOpt = None,
-) -> None:
+@app.command(short_help="Draw the topology: .svg, .png, .dot or .mmd.")
+@click.argument("path", type=click.Path(path_type=Path), metavar="PATH")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="Output file: .svg, .png, .dot or .mmd.",
+)
+@click.option("--findings/--no-findings", default=True, help="Highlight findings.")
+@_var_option()
+def render(path: Path, output: Path, findings: bool, var: tuple[str, ...]) -> None:
     """Draw the topology (owners as clusters, findings in red)."""
     from topolint.render import render_file
 
     render_file(path, output, findings=findings, variables=_variables(var))
-    typer.echo(f"wrote {output}")
+    click.echo(f"wrote {output}")
 
 
-@app.command()
+@app.command(short_help="Run it with real ZeroMQ sockets; check the predictions.")
+@click.argument("path", type=click.Path(path_type=Path), metavar="PATH")
+@click.option(
+    "--scenario",
+    multiple=True,
+    metavar="SCENARIO",
+    help="stall=PROCESS, late-start=PROCESS:DELAY, kill=PROCESS@FRACTION, "
+    "drop-end-of-data=PROCESS (repeatable).",
+)
+@click.option(
+    "--timeout", type=float, default=30.0, metavar="SECONDS", help="Stop after this many seconds."
+)
+@click.option(
+    "--format",
+    "-f",
+    "format",
+    type=TEXT_OR_JSON,
+    default="text",
+    metavar="FORMAT",
+    help="text or json.",
+)
+@_var_option()
+@click.option(
+    "--max-memory",
+    metavar="SIZE",
+    help="Memory budget of the whole process tree (e.g. 2GiB) "
+    "[default: 4 GiB or half the available memory].",
+)
 def run(
-    path: Annotated[Path, typer.Argument(help="Topology file.")],
-    scenario: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--scenario",
-            help="stall=PROCESS, late-start=PROCESS:DELAY, kill=PROCESS@FRACTION, drop-end-of-data=PROCESS.",
-        ),
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 30.0,
-    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    var: VarOpt = None,
-    max_memory: Annotated[
-        str | None,
-        typer.Option(
-            "--max-memory",
-            metavar="SIZE",
-            help="Memory budget of the whole process tree (e.g. 2GiB; default 4 GiB or half the available memory).",
-        ),
-    ] = None,
+    path: Path,
+    scenario: tuple[str, ...],
+    timeout: float,
+    format: str,
+    var: tuple[str, ...],
+    max_memory: str | None,
 ) -> None:
     """Run the topology with real ZeroMQ sockets on loopback and check the predictions."""
     from topolint.executor import run as execute
 
-    if format not in ("text", "json"):
-        raise UsageError(f"unknown format {format!r}: expected text or json")
     text, code = execute(
         path,
-        scenarios=scenario or [],
+        scenarios=list(scenario),
         timeout=timeout,
         variables=_variables(var),
-        fmt=format,
+        fmt=format.lower(),
         max_memory=max_memory,
     )
-    typer.echo(text, nl=False)
-    raise typer.Exit(code)
+    click.echo(text, nl=False)
+    sys.exit(code)
 
 
-@app.command()
-def diff(
-    old: Annotated[Path, typer.Argument(help="The old version.")],
-    new: Annotated[Path, typer.Argument(help="The new version.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    var: VarOpt = None,
-) -> None:
+@app.command(short_help="Changes between two versions, breaking or not.")
+@click.argument("old", type=click.Path(path_type=Path), metavar="OLD")
+@click.argument("new", type=click.Path(path_type=Path), metavar="NEW")
+@click.option(
+    "--format",
+    "-f",
+    "format",
+    type=TEXT_OR_JSON,
+    default="text",
+    metavar="FORMAT",
+    help="text or json.",
+)
+@_var_option()
+def diff(old: Path, new: Path, format: str, var: tuple[str, ...]) -> None:
     """What changed between two versions, breaking or not, per affected owner."""
     from topolint.diff import diff_files
 
-    if format not in ("text", "json"):
-        raise UsageError(f"unknown format {format!r}: expected text or json")
-    text, code = diff_files(old, new, fmt=format, variables=_variables(var))
-    typer.echo(text, nl=False)
-    raise typer.Exit(code)
+    text, code = diff_files(old, new, fmt=format.lower(), variables=_variables(var))
+    click.echo(text, nl=False)
+    sys.exit(code)
 
 
-@app.command("rules")
-def rules_cmd(
-    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-) -> None:
+@app.command("rules", short_help="List the rule catalogue.")
+@click.option(
+    "--format",
+    "-f",
+    "format",
+    type=TEXT_OR_JSON,
+    default="text",
+    metavar="FORMAT",
+    help="text or json.",
+)
+def rules_cmd(format: str) -> None:
     """List the rule catalogue."""
     from topolint.engine import catalogue
 
     cats = catalogue()
-    if format == "json":
-        typer.echo(
+    if format.lower() == "json":
+        click.echo(
             json.dumps(
                 [
                     {
@@ -340,6 +409,7 @@ def rules_cmd(
                         "severity": r.severity.value,
                         "family": r.family,
                         "summary": r.summary,
+                        "fix": r.fix_safety or None,
                     }
                     for r in cats
                 ],
@@ -348,37 +418,61 @@ def rules_cmd(
         )
         return
     for r in cats:
-        typer.echo(f"{r.code:<7} {r.name:<28} {r.severity.value:<8} {r.summary}")
+        click.echo(f"{r.code:<7} {r.name:<28} {r.severity.value:<8} {r.fix_safety:<7} {r.summary}")
 
 
-@app.command()
-def explain(rule: Annotated[str, typer.Argument(help="Rule name or code.")]) -> None:
-    """Show one rule's documentation."""
+@app.command(short_help="Run the Language Server (LSP over stdio) for editors.")
+def server() -> None:
+    """Run the Language Server (LSP over stdio) for editors: diagnostics, hover, definitions,
+    document symbols and code actions (docs/editors.md)."""
+    from topolint.lsp import serve
+
+    serve()
+
+
+@app.command(short_help="Show one rule's documentation.")
+@click.argument("rule", metavar="RULE", shell_complete=_complete_rules)
+def explain(rule: str) -> None:
+    """Show one rule's documentation (RULE: a name or code, in any case)."""
     from topolint.engine import rule_by_name
 
     info = rule_by_name(rule)
-    typer.echo(info.docs, nl=False)
-    typer.echo(f"\nDefault severity: {info.severity.value}. More: {info.help_uri}")
+    click.echo(info.docs, nl=False)
+    click.echo(f"\nDefault severity: {info.severity.value}. More: {info.help_uri}")
 
 
-@app.command()
-def schema(
-    config: Annotated[
-        bool, typer.Option("--config", help="The configuration file's schema instead.")
-    ] = False,
-) -> None:
+@app.command(short_help="Print the JSON Schema of the topology format.")
+@click.option("--config", is_flag=True, help="The configuration file's schema instead.")
+def schema(config: bool) -> None:
     """Print the JSON Schema of the topology format."""
     if config:
         from topolint.config import config_schema
 
-        typer.echo(json.dumps(config_schema(), indent=2))
+        click.echo(json.dumps(config_schema(), indent=2))
         return
     from topolint.schema import topology_schema
 
-    typer.echo(json.dumps(topology_schema(), indent=2))
+    click.echo(json.dumps(topology_schema(), indent=2))
 
 
-def _import(form: str | None, file: Path, output: Path | None, var: list[str] | None) -> None:
+@app.command(short_help="Print a shell completion script.")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]), metavar="SHELL")
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL (bash, zsh or fish).
+
+    \b
+    bash: eval "$(topolint completion bash)"   (in ~/.bashrc)
+    zsh:  eval "$(topolint completion zsh)"    (in ~/.zshrc)
+    fish: topolint completion fish > ~/.config/fish/completions/topolint.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None  # the choice lists only shells click knows
+    click.echo(cls(app, {}, "topolint", "_TOPOLINT_COMPLETE").source())
+
+
+def _import(form: str | None, file: Path, output: Path | None, var: tuple[str, ...] | None) -> None:
     from topolint import fairmq
     from topolint.loader import read_text
 
@@ -407,36 +501,49 @@ def _import(form: str | None, file: Path, output: Path | None, var: list[str] | 
         from topolint.output import write_file
 
         write_file(output, out)
-        typer.echo(f"wrote {output}")
+        click.echo(f"wrote {output}")
     else:
-        typer.echo(out, nl=False)
+        click.echo(out, nl=False)
 
 
 _IMPORT_COMMAND = {"json": "fairmq", "cmdline": "cmdline", "dds": "dds"}
-_ImportFile = Annotated[Path, typer.Argument(help="The file to convert.")]
-_ImportOutput = Annotated[
-    Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
-]
-_ImportVar = Annotated[
-    list[str] | None,
-    typer.Option("--var", help="NAME=VALUE for a placeholder ($NAME, ${NAME}, @NAME@, %NAME%)."),
-]
 
 
-@import_app.command("fairmq")
-def import_fairmq(file: _ImportFile, output: _ImportOutput = None, var: _ImportVar = None) -> None:
+def _import_options(fn: Any) -> Any:
+    fn = click.option(
+        "--var",
+        "var",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A placeholder's value ($NAME, ${NAME}, @NAME@, %NAME%; repeatable).",
+    )(fn)
+    fn = click.option(
+        "--output",
+        "-o",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="Write here instead of standard output.",
+    )(fn)
+    return click.argument("file", type=click.Path(path_type=Path), metavar="FILE")(fn)
+
+
+@import_app.command("fairmq", short_help="Any FairMQ form (detected) to topolint YAML.")
+@_import_options
+def import_fairmq(file: Path, output: Path | None, var: tuple[str, ...]) -> None:
     """Convert any FairMQ form (JSON, command lines, DDS XML; detected) to topolint YAML."""
     _import(None, file, output, var)
 
 
-@import_app.command("cmdline")
-def import_cmdline(file: _ImportFile, output: _ImportOutput = None, var: _ImportVar = None) -> None:
+@import_app.command("cmdline", short_help="--channel-config command lines to topolint YAML.")
+@_import_options
+def import_cmdline(file: Path, output: Path | None, var: tuple[str, ...]) -> None:
     """Convert FairMQ --channel-config command lines (scripts, text) to topolint YAML."""
     _import("cmdline", file, output, var)
 
 
-@import_app.command("dds")
-def import_dds(file: _ImportFile, output: _ImportOutput = None, var: _ImportVar = None) -> None:
+@import_app.command("dds", short_help="A DDS topology (XML) to topolint YAML.")
+@_import_options
+def import_dds(file: Path, output: Path | None, var: tuple[str, ...]) -> None:
     """Convert a DDS topology (XML) of FairMQ devices to topolint YAML."""
     _import("dds", file, output, var)
 
@@ -449,7 +556,7 @@ def _say(line: str) -> None:
     from topolint.textsafe import clean
 
     with contextlib.suppress(OSError, ValueError):
-        typer.echo(clean(line), err=True)
+        click.echo(clean(line), err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -465,7 +572,7 @@ def main(argv: list[str] | None = None) -> Any:
     code: Any
     try:
         try:
-            app(args=argv, standalone_mode=True)
+            app.main(args=argv, prog_name="topolint", standalone_mode=True)
             code = 0
         except SystemExit as e:
             code = e.code

@@ -8,6 +8,8 @@ The nearest configuration file to a checked file wins (searching upwards from it
     per-file-ignores: {"tests/*.yaml": [hardcoded-endpoint]}
     severity: {dead-output: info}  # per-rule severity overrides
     fail-on: warning
+    show: warning                 # least severity text output lists (infos are counted)
+    format: text                  # output format when --format is not given
     rules: {hardcoded-endpoint: {allow-hosts: ["build-*"]}}   # rule options
     variables: {CAMERA_HOST: localhost}   # values for ${VAR} (--var wins)
     allow-env: [CAMERA_HOST, "DEPLOY_*"]  # the only names ${VAR} may read from the environment
@@ -30,14 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from topolint.errors import InputError
+from topolint.reporters import SEVERITIES, names
 
 CONFIG_NAMES = (".topolint.yaml", ".topolint.yml", "pyproject.toml")
 #: Largest configuration file read (a ``pyproject.toml`` is a few kB).
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TOML_END = " (at end of document)"
-_SEVERITIES = ["error", "warning", "info"]
-_selectors = {"type": "array", "items": {"type": "string"}}
+_SEVERITIES = list(SEVERITIES)
+_selectors = {"type": "array", "items": {"type": "string", "minLength": 1}}
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -45,12 +48,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "select": _selectors,
+        "select": {**_selectors, "minItems": 1},
         "ignore": _selectors,
         "extend-select": _selectors,
         "per-file-ignores": {"type": "object", "additionalProperties": _selectors},
         "severity": {"type": "object", "additionalProperties": {"enum": _SEVERITIES}},
         "fail-on": {"enum": _SEVERITIES},
+        "show": {
+            "enum": _SEVERITIES,
+            "description": "the least severity that text output lists (default warning); "
+            "the others are counted in the summary; machine formats keep every finding",
+        },
         "rules": {"type": "object", "additionalProperties": {"type": "object"}},
         "variables": {"type": "object", "additionalProperties": {"type": "string"}},
         "allow-env": {
@@ -59,7 +67,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "environment variables ${VAR} may read (names or globs such as "
             "'DEPLOY_*'); every other variable comes from --var or 'variables' only",
         },
-        "format": {"enum": ["text", "json", "sarif", "github", "junit", "gitlab"]},
+        "format": {"enum": names()},
     },
 }
 

@@ -76,25 +76,46 @@ def catalogue() -> tuple[RuleInfo, ...]:
 
 
 def rule_by_name(name: str) -> RuleInfo:
+    """The rule named ``name`` or coded ``name`` (case-insensitive: ``tl201`` is TL201)."""
+    key = name.strip().lower()
     for r in catalogue():
-        if name in (r.name, r.code):
+        if key in (r.name.lower(), r.code.lower()):
             return r
-    raise UsageError(f"unknown rule {name!r}; `topolint rules` lists them")
+    raise UsageError(f"unknown rule {name!r}{_did_you_mean(key)} (`topolint rules` lists them)")
+
+
+def _did_you_mean(key: str) -> str:
+    import difflib
+
+    words = [w for r in catalogue() for w in (r.name, r.code.lower())]
+    close = difflib.get_close_matches(key.lower(), words, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    hit = close[0].upper() if close[0].startswith("tl") else close[0]
+    return f"; did you mean {hit!r}?"
 
 
 def matches(rule: RuleInfo, selector: str) -> bool:
-    """A selector is a rule name, a code, a code prefix (``TL1``) or ``ALL``."""
+    """A selector is a rule name, a code, a code prefix (``TL1``), a family or ``ALL``,
+    in any case."""
     sel = selector.strip()
-    return sel in ("ALL", rule.name, rule.family) or (
+    low = sel.lower()
+    return low in ("all", rule.name, rule.family) or (
         sel.upper().startswith("TL") and rule.code.startswith(sel.upper())
     )
 
 
 def validate_selectors(selectors: Iterable[str]) -> None:
+    """Every selector must select some rule; an empty one selects nothing and is refused."""
     cats = catalogue()
     for s in selectors:
+        if not s.strip():
+            raise UsageError("empty rule selector: name a rule, a code, a code prefix or ALL")
         if not any(matches(r, s) for r in cats):
-            raise UsageError(f"unknown rule or code {s!r}; `topolint rules` lists them")
+            raise UsageError(
+                f"unknown rule or code {s!r}{_did_you_mean(s.strip())} "
+                "(`topolint rules` lists them)"
+            )
 
 
 @dataclass

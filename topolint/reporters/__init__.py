@@ -28,20 +28,34 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REPORTERS",
+    "TEXT_STYLES",
     "Report",
     "names",
     "render",
+    "validate",
 ]
 
-#: Format name -> ``"module:function"`` (imported lazily by :func:`render`).
+#: Format name -> ``"module:function"`` (imported lazily by :func:`render`).  This is the
+#: one list of output formats: the command line's choices, ``--output-file FORMAT:FILE``
+#: and the configuration's ``format`` key all come from it (:func:`names`,
+#: :func:`validate`).  ``text`` is ``full`` (ruff's name for the same style).
 REPORTERS: dict[str, str] = {
     "text": "topolint.reporters.text:render",
+    "full": "topolint.reporters.text:render",
+    "concise": "topolint.reporters.text:render_concise",
     "json": "topolint.reporters.json_:render",
     "sarif": "topolint.reporters.sarif:render",
     "github": "topolint.reporters.github:render",
     "junit": "topolint.reporters.junit:render",
     "gitlab": "topolint.reporters.json_:render_gitlab",
 }
+
+#: The formats for people: they list findings down to :attr:`Report.show` and end with a
+#: summary; every other format is for machines and keeps every finding.
+TEXT_STYLES = ("text", "full", "concise")
+
+#: Severities from the most to the least severe (the order of ``--show`` and ``--fail-on``).
+SEVERITIES = ("error", "warning", "info")
 
 Reporter = Callable[..., str]
 
@@ -55,6 +69,9 @@ class Report:
     as display paths (relative to ``root`` where possible); ``sources`` maps a display
     path to the file's text, for excerpts, and may lack entries.  ``extra`` carries
     engine facts that some formats show, e.g. ``{"suppressed": 2}``.
+
+    ``show`` is the least severity the text formats list (the others are counted in the
+    summary); ``quiet`` leaves the summary out.  Machine formats ignore both.
     """
 
     findings: list[Finding]
@@ -64,6 +81,34 @@ class Report:
     root: pathlib.Path
     tool_version: str
     extra: dict[str, Any] = field(default_factory=dict)
+    show: str = "info"
+    quiet: bool = False
+
+    def shown(self) -> list[Finding]:
+        """The findings at or above :attr:`show`, grouped by file (in the order files come
+        first), the most severe first within a file, then by position."""
+        least = SEVERITIES.index(self.show) if self.show in SEVERITIES else len(SEVERITIES)
+        keep = [f for f in self.findings if SEVERITIES.index(f.severity.value) <= least]
+        order: dict[str, int] = {}
+        for f in self.findings:
+            order.setdefault(f.file, len(order))
+        return sorted(
+            keep,
+            key=lambda f: (order[f.file], -f.severity.rank, f.line, f.column, f.code, f.message),
+        )
+
+    def statistics(self) -> list[dict[str, Any]]:
+        """Findings per rule, the most frequent first: ``{"code", "rule", "severity",
+        "count"}`` (severity as reported; a rule reported at two severities counts twice)."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for f in self.findings:
+            key = (f.code, f.rule, f.severity.value)
+            counts[key] = counts.get(key, 0) + 1
+        rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [
+            {"code": code, "rule": rule, "severity": sev, "count": n}
+            for (code, rule, sev), n in rows
+        ]
 
     def counts(self) -> dict[str, int]:
         """Number of findings per severity value: ``{"error": n, "warning": n, "info": n}``."""
@@ -84,14 +129,24 @@ def names() -> list[str]:
     return list(REPORTERS)
 
 
+def validate(name: str) -> str:
+    """``name`` as a known format name (case-insensitive), or a ``ValueError`` that lists
+    the formats and suggests the closest one.  The one check of a format name."""
+    key = name.strip().lower()
+    if key in REPORTERS:
+        return key
+    import difflib
+
+    close = difflib.get_close_matches(key, names(), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"unknown output format {name!r}{hint} (expected one of: {', '.join(names())})"
+    )
+
+
 def get(name: str) -> Reporter:
     """The reporter function for ``name`` (imports its module on first use)."""
-    try:
-        target = REPORTERS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown output format {name!r}; expected one of: {', '.join(names())}"
-        ) from None
+    target = REPORTERS[validate(name)]
     module_name, _, attr = target.partition(":")
     fn: Reporter = getattr(importlib.import_module(module_name), attr)
     return fn

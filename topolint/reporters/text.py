@@ -10,6 +10,13 @@
        = fix: use PULL on the receiving side
 
     Found 1 problem (1 error).
+    Checked 1 file.
+
+``render_concise`` writes one line per finding (``file:line:col: CODE [severity]
+message``).  Both list the findings at or above :attr:`Report.show` (by default errors and
+warnings), grouped by file and the most severe first within a file; the summary at the end
+counts every finding per severity, says how to see the ones not listed and how many files
+were checked.  ``render_statistics`` is ``--statistics``: one line per rule with its count.
 
 ANSI colour only when asked for (``color=True``).  Everything taken from the input
 (file names, messages, source lines) goes through :mod:`topolint.textsafe`: control
@@ -125,13 +132,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _finding(f: Finding, report: Report, style: _Style) -> list[str]:
-    sev = SEVERITY_COLOR.get(f.severity.value, "")
-    head = (
-        f"{style(f'{safe_start(escape(f.file))}:{f.line}:{f.column}:', BOLD)} "
-        f"{style(f.code, sev, BOLD)} {style(f'[{f.severity.value}]', sev)} "
-        f"{style(f.rule, DIM)} {clean(f.message)}"
-    )
-    out = [head]
+    out = [_head(f, style, rule=True)]
     excerpt = _excerpt(f, report.sources.get(f.file), style)
     out += excerpt
     indent = " " * (len(str(f.line)) + 1) if excerpt else "  "
@@ -150,15 +151,22 @@ def _summary(report: Report, style: _Style) -> list[str]:
     total = len(report.findings)
     errors = report.extra.get("errors")
     broken = len(errors) if isinstance(errors, list) else 0
+    listed = {f.severity.value for f in report.shown()}
+    hidden = [sev for sev, n in counts.items() if n and sev not in listed]
     if total == 0 and broken:  # an input error is not a pass
-        out = [style(f"{_plural(broken, 'file')} could not be checked.", RED, BOLD)]
+        out = [style(f"{_plural(broken, 'input error')}: not every file was checked.", RED, BOLD)]
     elif total == 0:
         out = [style("All checks passed.", GREEN, BOLD)]
     else:
-        shown = [_plural(n, sev) for sev, n in counts.items() if n]
-        out = [style(f"Found {_plural(total, 'problem')} ({', '.join(shown)}).", BOLD)]
+        parts = [_plural(n, sev) for sev, n in counts.items() if n and sev not in hidden]
+        if hidden:
+            what = ", ".join(_plural(counts[sev], sev) for sev in hidden)
+            parts.append(f"{what} not shown: --show {hidden[-1]} lists them")
+        out = [style(f"Found {_plural(total, 'problem')} ({', '.join(parts)}).", BOLD)]
         if broken:
-            out.append(style(f"{_plural(broken, 'file')} could not be checked.", RED, BOLD))
+            out.append(
+                style(f"{_plural(broken, 'input error')}: not every file was checked.", RED, BOLD)
+            )
     suppressed = report.extra.get("suppressed")
     if isinstance(suppressed, int) and suppressed > 0:
         out.append(f"{_plural(suppressed, 'finding')} suppressed.")
@@ -167,6 +175,12 @@ def _summary(report: Report, style: _Style) -> list[str]:
         out.append(f"{_plural(len(unused), 'unused suppression')}:")
         for item in unused:
             out.append(f"  {clean(_describe(item))}")
+    if report.files:
+        checked = f"Checked {_plural(len(report.files), 'file')}"
+        skipped = report.extra.get("skipped")
+        if isinstance(skipped, list) and skipped:
+            checked += f" ({len(skipped)} skipped: not topologies)"
+        out.append(checked + ".")
     return out
 
 
@@ -183,11 +197,49 @@ def _describe(item: Any) -> str:
 
 
 def render(report: Report, *, color: bool = False) -> str:
-    """The text report: one block per finding, then a summary line."""
+    """The full text report: one block per finding listed, then the summary."""
     style = _Style(color)
     out: list[str] = []
-    for f in report.findings:
+    for f in report.shown():
         out += _finding(f, report, style)
         out.append("")
+    if report.quiet:
+        return "\n".join(out[:-1]) + "\n" if out else ""
     out += _summary(report, style)
     return "\n".join(out) + "\n"
+
+
+def _head(f: Finding, style: _Style, *, rule: bool) -> str:
+    sev = SEVERITY_COLOR.get(f.severity.value, "")
+    name = f"{style(f.rule, DIM)} " if rule else ""
+    return (
+        f"{style(f'{safe_start(escape(f.file))}:{f.line}:{f.column}:', BOLD)} "
+        f"{style(f.code, sev, BOLD)} {style(f'[{f.severity.value}]', sev)} "
+        f"{name}{clean(f.message)}"
+    )
+
+
+def render_concise(report: Report, *, color: bool = False) -> str:
+    """One line per finding listed (``file:line:col: CODE [severity] message``), then the
+    summary after a blank line."""
+    style = _Style(color)
+    out = [_head(f, style, rule=False) for f in report.shown()]
+    if not report.quiet:
+        out += ([""] if out else []) + _summary(report, style)
+    return "\n".join(out) + "\n" if out else ""
+
+
+def render_statistics(report: Report, *, color: bool = False) -> str:
+    """``--statistics``: per rule, how many findings (every severity), the most first,
+    then the summary (unless quiet)."""
+    style = _Style(color)
+    rows = report.statistics()
+    width = max((len(str(r["count"])) for r in rows), default=1)
+    out = [
+        f"{r['count']:>{width}}  {style(r['code'], SEVERITY_COLOR.get(r['severity'], ''), BOLD)}"
+        f"  {r['rule']:<28} [{r['severity']}]".rstrip()
+        for r in rows
+    ]
+    if not report.quiet:
+        out += ([""] if out else []) + _summary(report, style)
+    return "\n".join(out) + "\n" if out else ""
