@@ -388,6 +388,9 @@ def run_check(
     write_baseline: Path | None,
     scanning: bool,
     color: bool | None,
+    fix: bool = False,
+    diff: bool = False,
+    unsafe_fixes: bool = False,
     show: str | None = None,
     quiet: bool = False,
     statistics: bool = False,
@@ -436,6 +439,11 @@ def run_check(
     present = [p for p in paths if _exists(p)]
     cli = {"select": select, "ignore": ignore, "fail_on": fail_on, "variables": variables}
     result, levels = _check(present, cli, config, scanning)
+    if fix or diff:  # --fix writes the fixes and reports what is left; --diff only shows them
+        changed = _apply_fixes(result, cli, config, unsafe=unsafe_fixes, write=not diff)
+        if diff:
+            return 2 if result.errors or len(present) < len(paths) else changed
+        result, levels = _check(present, cli, config, scanning)
     result.errors[:0] = missing
     if not scanning:  # no false green: a folder without a topology is a wrong path
         result.errors += _empty_folders(present, result)
@@ -553,3 +561,103 @@ def _statistics(name: str, report: Any, color: bool) -> str:
     from topolint.reporters.text import render_statistics
 
     return render_statistics(report, color=color)
+
+
+def settings_for_file(
+    file: Path, cli: dict[str, Any] | None = None, config_path: Path | None = None
+) -> Settings:
+    """The settings ``topolint check`` uses for ``file``: its nearest configuration (or
+    ``config_path``), the command-line values ``cli`` (``select``, ``ignore``, ``fail_on``,
+    ``variables``) and the configuration's ``per-file-ignores`` that match it.  Raises
+    :class:`InputError` for a broken configuration."""
+    cli = cli or {"select": [], "ignore": [], "fail_on": None, "variables": {}}
+    found = config_path if config_path is not None else find_config(file)
+    config = load_config(_shown(found)) if found is not None else Config()
+    settings = settings_for(config, **cli)
+    extra = _file_ignores(config, settings, str(file))
+    return replace(settings, ignore=[*settings.ignore, *extra], per_file_ignores={})
+
+
+def check_text(text: str, file: Path, settings: Settings, display: str | None = None) -> Any:
+    """Check a topology given as text (an editor buffer, a file being fixed) as
+    ``topolint check`` checks ``file``; returns the :class:`~topolint.model.Topology` with
+    its findings as ``(topology, findings)``.  Input errors raise :class:`InputError`."""
+    from topolint.engine import document_from_text, gc_paused, parse, run_rules
+
+    with gc_paused():
+        doc = document_from_text(text, file, display or str(file), settings.variables)
+        topo = parse(
+            doc, settings.variables, use_environ=settings.use_environ, allow_env=settings.allow_env
+        )
+    return topo, run_rules(topo, settings)
+
+
+def fix_files(
+    files: list[str], cli: dict[str, Any], config_path: Path | None, *, unsafe: bool, write: bool
+) -> tuple[list[Any], int]:
+    """Fix the named files (``write``: in place); returns the per-file results and the exit
+    code of ``--diff`` (1 when something would change)."""
+    from topolint.fixes import fix_text
+    from topolint.loader import read_text
+    from topolint.output import write_file
+
+    results = []
+    for name in files:
+        path = Path(name)
+        try:
+            settings = settings_for_file(path, cli, config_path)
+            text = read_text(path, name)
+        except InputError:
+            continue  # reported by the check itself
+
+        def check(t: str, path: Path = path, settings: Settings = settings) -> tuple[Any, str]:
+            topo, findings = check_text(t, path, settings, display=str(path))
+            return findings, edit_format(t, topo)
+
+        try:
+            r = fix_text(text, name, check, unsafe=unsafe)
+        except InputError:
+            continue
+        results.append(r)
+        if write and r.changed:
+            write_file(path, r.text)
+    return results, int(any(r.changed for r in results))
+
+
+def edit_format(text: str, topo: Any) -> str:
+    """``yaml`` or ``json`` when fixes can edit ``text`` at the topology's positions;
+    ``fairmq`` for a FairMQ form (mapped onto the native model: nothing to edit there)."""
+    from topolint import fairmq
+
+    return "fairmq" if fairmq.detect(text) is not None else str(topo.document.format)
+
+
+def _apply_fixes(
+    result: CheckResult, cli: dict[str, Any], config: Path | None, *, unsafe: bool, write: bool
+) -> int:
+    """``check --fix`` (``write``) or ``--diff``: fix the files that have fixable findings;
+    the diff goes to standard output, the counts to standard error.  Returns 1 when a file
+    changed (or would), else 0."""
+    from topolint.fixes import fixable, unified_diff
+    from topolint.textsafe import clean, clean_lines
+
+    files = sorted({f.file for f in fixable(result.findings, unsafe)})
+    results, changed = fix_files(files, cli, config, unsafe=unsafe, write=write)
+    fixed = sum(len(r.fixed) for r in results)
+    touched = sum(1 for r in results if r.changed)
+    if not write:
+        for r in results:
+            sys.stdout.write(clean_lines(unified_diff(r).splitlines()))
+    for r in results:
+        if r.error:
+            print(clean(f"topolint: {r.file}: {r.error}"), file=sys.stderr)
+    verb = "fixed" if write else "would fix"
+    line = f"topolint: {verb} {fixed} finding(s) in {touched} file(s)"
+    if not unsafe:
+        left = sum(r.remaining_unsafe for r in results) + len(
+            [f for f in result.findings if f.file not in files and f.edit is not None]
+        )
+        if left:
+            line += f"; {left} more fixable with --unsafe-fixes"
+    print(line, file=sys.stderr)
+    return changed

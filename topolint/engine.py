@@ -224,7 +224,14 @@ def read_document(
     """Read one file: a native topology, or any FairMQ form (detected by content) mapped
     onto the native model with positions into the file."""
     display = display or str(path)
-    text = read_text(path, display)
+    return document_from_text(read_text(path, display), path, display, variables)
+
+
+def document_from_text(
+    text: str, path: FsPath, display: str | None = None, variables: Mapping[str, str] | None = None
+) -> Document:
+    """:func:`read_document` of a text already read (e.g. an editor's unsaved buffer)."""
+    display = display or str(path)
     if (
         "fairMQOptions" in text
         or "--channel-config" in text
@@ -330,6 +337,7 @@ def stamp(rule: RuleInfo, severity: Severity, fact: Fact, doc: Document) -> Find
         related=related,
         fix=fact.fix,
         data=dict(fact.data),
+        edit=fact.edit,
     )
 
 

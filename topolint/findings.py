@@ -40,6 +40,30 @@ class Position:
     end_column: int | None = None
 
 
+@dataclass(frozen=True)
+class Edit:
+    """A mechanical change to the document that fixes a fact (applied by :mod:`topolint.fixes`).
+
+    With ``key``: in the mapping at ``path``, give ``key`` the value ``value`` — the existing
+    value is replaced, or the key is added after the mapping's last entry in the mapping's
+    own style (block or flow, YAML or JSON).  Without ``key``: the value at ``path`` is
+    replaced.  ``value`` is plain data (str, int, list, dict), written in the file's format.
+    Everything else in the file (comments, key order, quoting, indentation) stays as it is.
+    """
+
+    path: Path
+    value: Any
+    key: str | None = None
+
+    @property
+    def title(self) -> str:
+        """What the edit does, e.g. ``set subscribe: [""]``."""
+        from topolint.fixes import render_value
+
+        name = self.key if self.key is not None else (self.path[-1] if self.path else "")
+        return f"set {name}: {render_value(self.value, 'yaml')}"
+
+
 @dataclass
 class Fact:
     """What a rule reports: a message about one element of the document.
@@ -47,7 +71,12 @@ class Fact:
     ``path`` names the element at fault (the engine turns it into file, line and
     column).  ``subject`` names graph nodes or edges (process instances,
     ``process.socket`` ids) for de-duplication, diagram highlighting and run
-    verdicts.  ``related`` lists other element paths worth showing.
+    verdicts.  ``related`` lists other element paths worth showing.  ``follows`` names the
+    root findings this fact follows from (subject keys, e.g. ``?camra.out`` of an
+    unresolved endpoint): when the module's ``FOLLOWS`` rules report them, the engine folds
+    this fact into them as a related note instead of reporting it twice.  ``edit`` is the
+    mechanical change that fixes it, when there is one (the rule's ``FIX_SAFETY`` says
+    whether ``check --fix`` applies it by default or only with ``--unsafe-fixes``).
     """
 
     message: str
@@ -56,6 +85,8 @@ class Fact:
     related: tuple[Path, ...] = ()
     fix: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    follows: tuple[str, ...] = ()
+    edit: Edit | None = None
 
 
 @dataclass
@@ -76,6 +107,9 @@ class Finding:
     related: tuple[dict[str, Any], ...] = ()
     fix: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    #: subject keys of the findings this one follows from (see engine.fold_followers)
+    follows: tuple[str, ...] = ()
+    edit: Edit | None = None
 
     @property
     def element(self) -> str:

@@ -17,6 +17,7 @@ Each rule module defines, side by side::
     CODE = "TL101"                    # stable code
     SEVERITY = "error"                # default severity: error | warning | info
     OPTIONS = {}                      # option name -> default value (optional)
+    FIX_SAFETY = "safe"               # rules whose facts carry an ``edit``: safe | unsafe
 
     def check(ctx: Context) -> Iterator[Fact]:
         ...
@@ -62,10 +63,25 @@ class RuleInfo:
     check: CheckFn
     options: dict[str, Any] = field(default_factory=dict)
     family: str = ""
+    #: ``safe`` (``check --fix`` applies it), ``unsafe`` (only with ``--unsafe-fixes``: it
+    #: changes behaviour), or ``""`` (the rule yields no edits).
+    fix_safety: str = ""
 
     @property
     def help_uri(self) -> str:
         return HELP_URI.format(name=self.name)
+
+    @property
+    def fix_note(self) -> str:
+        """How ``check --fix`` treats this rule's fix ("" when it has none)."""
+        if self.fix_safety == "safe":
+            return "Automatic fix: safe (`topolint check --fix` applies it)."
+        if self.fix_safety == "unsafe":
+            return (
+                "Automatic fix: unsafe, it changes behaviour (`topolint check --fix "
+                "--unsafe-fixes` applies it; review the diff)."
+            )
+        return ""
 
     @property
     def docs(self) -> str:
@@ -73,6 +89,8 @@ class RuleInfo:
         parts = [f"# {self.name} ({self.code})", "", self.summary, ""]
         for title in SECTIONS:
             parts += [f"## {title}", "", self.sections[title], ""]
+            if title == "Fix" and self.fix_safety:
+                parts += [self.fix_note, ""]
         return "\n".join(parts).rstrip() + "\n"
 
     @classmethod
@@ -88,6 +106,9 @@ class RuleInfo:
         if missing:
             raise ValueError(f"rule module {module.__name__} lacks doc sections {missing}")
         family = module.__name__.rsplit(".", 2)[-2] if module.__name__.count(".") >= 3 else ""
+        fix_safety = getattr(module, "FIX_SAFETY", "")
+        if fix_safety not in ("", "safe", "unsafe"):
+            raise ValueError(f"rule module {module.__name__}: FIX_SAFETY must be safe or unsafe")
         return cls(
             name=module.NAME,
             code=module.CODE,
@@ -97,4 +118,5 @@ class RuleInfo:
             check=module.check,
             options=dict(getattr(module, "OPTIONS", {})),
             family=family,
+            fix_safety=fix_safety,
         )

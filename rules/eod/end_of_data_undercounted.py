@@ -35,13 +35,15 @@ itself).
 from collections.abc import Iterator
 
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Edit, Fact
 
 from ._model import WAITS, action, finite, model, names, wait_path
 
 NAME = "end-of-data-undercounted"
 CODE = "TL603"
 SEVERITY = "error"
+#: `wait_for: all` waits for every producer however many there are: nothing is lost.
+FIX_SAFETY = "safe"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
@@ -70,4 +72,5 @@ def check(ctx: Context) -> Iterator[Fact]:
             subject=(p.name, *sorted(senders)),
             fix=f"set `wait_for: all` on {p.name} (or `wait_for: {have}`)",
             data={"wait_for": want, "producers": sorted(senders)},
+            edit=Edit(eod.path, "all", key="wait_for"),
         )

@@ -30,15 +30,33 @@ input is declared dead: `end_of_data: {action: consume, wait_for: all, timeout: 
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Edit, Fact, Path
 
 from ._model import WAITS, action, finite, model, names
 
 NAME = "no-end-timeout"
 CODE = "TL605"
 SEVERITY = "warning"
+#: A timeout makes the process give up after 30 s without input: behaviour changes.
+FIX_SAFETY = "unsafe"
+
+
+def _edit(ctx: Context, path: Path, act: str) -> Edit:
+    """`timeout: 30s` in the `end_of_data` mapping, or the scalar made a mapping."""
+    node: Any = ctx.topology.document.data
+    for part in path:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    if isinstance(node, dict):
+        return Edit(path, "30s", key="timeout")
+    return Edit(path, {"action": act, "timeout": "30s"})
 
 
 def check(ctx: Context) -> Iterator[Fact]:
@@ -64,4 +82,5 @@ def check(ctx: Context) -> Iterator[Fact]:
             fix=f"end_of_data: {{action: {act}, wait_for: {eod.wait_for}, timeout: 30s}} "
             "(a timeout longer than the longest quiet period of the input)",
             data={"producers": list(producers)},
+            edit=_edit(ctx, eod.path, act),
         )

@@ -43,7 +43,7 @@ once for all sockets in `defaults: {linger: 1s}` (replacing an infinite default)
 from collections.abc import Iterator
 
 from topolint.context import Context
-from topolint.findings import Fact, Path
+from topolint.findings import Edit, Fact, Path
 from topolint.graph import LOOPBACK
 from topolint.model import Socket, Topology
 
@@ -52,6 +52,8 @@ from ._model import names
 NAME = "shutdown-hang"
 CODE = "TL607"
 SEVERITY = "info"
+#: `linger: 0` drops what is still queued at close: behaviour changes.
+FIX_SAFETY = "unsafe"
 
 
 def _infinite(topo: Topology, s: Socket) -> tuple[str, Path] | None:
@@ -116,4 +118,5 @@ def check(ctx: Context) -> Iterator[Fact]:
                 fix=f"set `linger: 0` or a bounded value such as `linger: 1s` on {s.id} "
                 "(or in `defaults:`)",
                 data={"peers": list(peers), "remote_hosts": list(remote)},
+                edit=Edit(s.path, 0, key="linger"),
             )

@@ -35,13 +35,15 @@ sockets.
 from collections.abc import Iterator
 
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Edit, Fact
 
 from ._model import finite, names
 
 NAME = "stale-queue-on-reuse"
 CODE = "TL606"
 SEVERITY = "warning"
+#: `on_start: [drain]` declares start-up code the process must then implement.
+FIX_SAFETY = "unsafe"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
@@ -68,4 +70,5 @@ def check(ctx: Context) -> Iterator[Fact]:
             path=(*p.path, "lifecycle"),
             subject=(p.name,),
             fix=f"declare `on_start: [drain]` on {p.name} and empty its queues before each run",
+            edit=Edit(p.path, [*p.on_start, "drain"], key="on_start"),
         )

@@ -36,13 +36,15 @@ from collections.abc import Iterator
 
 from topolint.analysis import ConnectionMemory, fmt_bytes
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Edit, Fact
 from topolint.model import Socket
 
 NAME = "kernel-buffer-unpinned"
 CODE = "TL304"
 SEVERITY = "info"
 OPTIONS = {"max-kernel-share": 0.5}
+#: Pinning a buffer turns the kernel's autotuning off: less throughput on long links.
+FIX_SAFETY = "unsafe"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
@@ -85,4 +87,5 @@ def check(ctx: Context) -> Iterator[Fact]:
             subject=(sid,),
             fix=f"set {opt} (e.g. {opt}: 100000 caps this side near {fmt_bytes(min(100000, k.wmem_max if side == 'send' else k.rmem_max) * 2)}); it turns autotuning off",
             data={"kernel_share": frac, "side": side},
+            edit=Edit(s.path, 100000, key=opt),
         )

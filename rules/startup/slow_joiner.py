@@ -44,13 +44,15 @@ the socket (publisher or subscriber) or the message type.
 from collections.abc import Iterator
 
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Edit, Fact
 
 from ._common import names, strict_publishers
 
 NAME = "slow-joiner"
 CODE = "TL201"
 SEVERITY = "error"
+#: `sync: handshake` declares start-up code the processes must then implement.
+FIX_SAFETY = "unsafe"
 
 #: sync values that prove the subscription reached the publisher.
 PROVEN = {"subscription-events", "handshake"}
@@ -85,4 +87,10 @@ def check(ctx: Context) -> Iterator[Fact]:
                 f"subscriptions of {who} arrive is silently lost (slow joiner), and {stream}"
             )
             path = (*s.path, "sync") if s.sync else s.path
-        yield Fact(msg, path=path, subject=(s.id, *subs), fix=FIX)
+        yield Fact(
+            msg,
+            path=path,
+            subject=(s.id, *subs),
+            fix=FIX,
+            edit=Edit(s.path, "handshake", key="sync"),
+        )

@@ -25,11 +25,13 @@ Declare the prefixes it needs, or `subscribe: [""]` for everything:
 from collections.abc import Iterator
 
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Edit, Fact
 
 NAME = "sub-without-subscription"
 CODE = "TL105"
 SEVERITY = "error"
+#: `subscribe: [""]` makes the socket receive what its publishers send, as intended.
+FIX_SAFETY = "safe"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
@@ -41,4 +43,5 @@ def check(ctx: Context) -> Iterator[Fact]:
                     path=s.path,
                     subject=(s.id,),
                     fix='add subscribe: [""] (everything) or the prefixes it needs',
+                    edit=Edit(s.path, [""], key="subscribe"),
                 )
