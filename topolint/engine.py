@@ -287,6 +287,7 @@ def _run_rules(topology: Topology, settings: Settings | None) -> list[Finding]:
     findings = _collect(regular, ctx, settings, seen)
     sites = suppression_sites(doc)
     findings = _suppress(findings, sites)
+    findings = fold_followers(findings, regular)
     if meta:
         mctx = SuppressionContext(
             topology, wiring, stale_suppressions=stale_suppressions(sites, regular)
@@ -337,8 +338,74 @@ def stamp(rule: RuleInfo, severity: Severity, fact: Fact, doc: Document) -> Find
         related=related,
         fix=fact.fix,
         data=dict(fact.data),
+        follows=tuple(fact.follows),
         edit=fact.edit,
     )
+
+
+def rule_follows(rule: RuleInfo) -> tuple[str, ...]:
+    """The rules whose findings imply ``rule``'s (its module's ``FOLLOWS``)."""
+    import sys
+
+    module = sys.modules.get(getattr(rule.check, "__module__", ""))
+    return tuple(getattr(module, "FOLLOWS", ()))
+
+
+def fold_followers(findings: list[Finding], rules: Sequence[RuleInfo]) -> list[Finding]:
+    """One root cause, one finding: fold findings that follow from another into it.
+
+    A rule module declares ``FOLLOWS = ("unresolved-endpoint", ...)``, the rules whose
+    findings can cause its own, and each fact names what it follows from in
+    ``Fact.follows`` (subject keys of the root findings, e.g. ``"?camra.out"``).  A finding
+    is folded when, for every key, a reported finding of one of those rules has the key in
+    its ``subject`` and is at least as severe: it is dropped and becomes a ``related`` note
+    of the root (the root matching its first key, preferring one that shares its subject),
+    so the report shows the cause once with its consequences.  Runs after suppressions: a
+    root that was suppressed or not selected folds nothing, and the follower stands alone.
+    One level: a root is never itself folded away with its notes.
+    """
+    follows = {r.name: set(rule_follows(r)) for r in rules}
+    roots = set().union(*follows.values()) if follows else set()
+    if not roots:
+        return findings
+    by_key: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.rule in roots:
+            for key in f.subject:
+                by_key.setdefault(key, []).append(f)
+    folded: set[int] = set()
+    for f in findings:
+        of = follows.get(f.rule)
+        if not f.follows or not of or id(f) in folded:
+            continue
+        hosts = [
+            [
+                g
+                for g in by_key.get(key, ())
+                if g.rule in of and g is not f and g.severity.rank >= f.severity.rank
+            ]
+            for key in f.follows
+        ]
+        if not all(hosts):
+            continue
+        mine = set(f.subject)
+        host = max(hosts[0], key=lambda g: len(mine & set(g.subject)))
+        host.related = (
+            *host.related,
+            {
+                "file": f.file,
+                "line": f.line,
+                "column": f.column,
+                "element": f.element,
+                "message": f"also {f.rule} ({f.code}, {f.severity.value}), "
+                f"from this cause: {f.message}",
+                "rule": f.rule,
+                "code": f.code,
+                "severity": f.severity.value,
+            },
+        )
+        folded.add(id(f))
+    return [f for f in findings if id(f) not in folded] if folded else findings
 
 
 META_FAMILY = "meta"

@@ -27,6 +27,11 @@ processes:
 Use a data-only encoding (`json`, `msgpack`, `protobuf`) for anything that crosses a host
 or an owner boundary; keep pickle for sockets bound to loopback, `ipc://` or `inproc://`
 between processes of one owner.
+
+When the only exposure is a `connect:` that does not resolve (a typo, or a peer missing
+from the file), the finding is folded into that `unresolved-endpoint` finding as a related
+note (`FOLLOWS`): fix the endpoint first. It stands on its own when that finding is not
+reported (not selected, or suppressed because the peer really lives outside the file).
 """
 
 from collections.abc import Iterator
@@ -41,6 +46,9 @@ from ._hosts import NETWORK_TRANSPORTS, is_loopback
 NAME = "unsafe-deserialization"
 CODE = "TL504"
 SEVERITY = "error"
+#: Exposure that comes only from connects that do not resolve is folded into those
+#: unresolved-endpoint findings (the typo is the root cause, reported once).
+FOLLOWS = ("unresolved-endpoint",)
 
 
 def _pickled(topo: Topology, name: str | None) -> bool:
@@ -61,7 +69,7 @@ def check(ctx: Context) -> Iterator[Fact]:
                     types.add(c.message)
             if not types:
                 continue
-            reasons = _exposure(topo, p.host, p.owner, s, incoming)
+            reasons, unresolved = _exposure(topo, p.host, p.owner, s, incoming)
             if not reasons:
                 continue
             names = ", ".join(sorted(types))
@@ -79,13 +87,17 @@ def check(ctx: Context) -> Iterator[Fact]:
                 related=related,
                 fix="use encoding json, msgpack or protobuf for messages that cross hosts or "
                 "owners",
+                # exposed only through connects that do not resolve: those are the cause
+                follows=tuple(unresolved) if len(unresolved) == len(reasons) else (),
             )
 
 
 def _exposure(
     topo: Topology, host: str, owner: str | None, s: Socket, incoming: list[Connection]
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
+    """Why ``s`` is reachable by others, and the unresolved peers (``?endpoint``) among them."""
     reasons: list[str] = []
+    unresolved: list[str] = []
     for e in s.binds:
         if e.kind in NETWORK_TRANSPORTS and not is_loopback(e.host):
             reasons.append(f"it binds {e.text}, open to any host that reaches port {e.port}")
@@ -97,6 +109,7 @@ def _exposure(
             if key not in seen:
                 seen.add(key)
                 reasons.append(f"it receives from {c.endpoint.text}, outside this topology")
+                unresolved.append(key)
             continue
         pp = topo.processes[peer.process]
         if pp.host.lower() != host.lower() and f"host:{pp.name}" not in seen:
@@ -105,4 +118,4 @@ def _exposure(
         if owner and pp.owner and pp.owner != owner and f"owner:{pp.name}" not in seen:
             seen.add(f"owner:{pp.name}")
             reasons.append(f"it receives from {peer.id} of owner {pp.owner!r} (not {owner!r})")
-    return reasons
+    return reasons, unresolved
