@@ -646,6 +646,22 @@ def stale_suppressions(
     rule that was not selected (or is ignored for this file) might still be needed."""
     ran_names = {r.name for r in ran}
     non_meta = {r.name for r in catalogue() if r.family != META_FAMILY}
+    every_rule_ran = non_meta <= ran_names
+    verdicts: dict[str, str] = {}  # selector -> unknown | meta | ran | not-ran (once each)
+
+    def verdict(name: str) -> str:
+        v = verdicts.get(name)
+        if v is None:
+            rules = _rules_of(name)
+            if not rules:
+                v = "unknown"
+            elif any(r.family == META_FAMILY for r in rules) and name not in _BLANKET:
+                v = "meta"  # judged by nothing: meta findings are made after this
+            else:
+                v = "ran" if {r.name for r in rules} <= ran_names else "not-ran"
+            verdicts[name] = v
+        return v
+
     out = []
     for site in sites:
         if not site.on_element:
@@ -653,15 +669,13 @@ def stale_suppressions(
             continue
         unused: list[str] = []
         unknown: list[str] = []
-        if not site.names and non_meta <= ran_names and "" not in site.used:
+        if not site.names and every_rule_ran and "" not in site.used:
             unused.append("")
         for name in site.names:
-            rules = _rules_of(name)
-            if not rules:
+            v = verdict(name)
+            if v == "unknown":
                 unknown.append(name)
-            elif any(r.family == META_FAMILY for r in rules) and name not in _BLANKET:
-                continue  # judged by nothing: meta findings are made after this
-            elif {r.name for r in rules} <= ran_names and name not in site.used:
+            elif v == "ran" and name not in site.used:
                 unused.append(name)
         if unused or unknown:
             out.append(StaleSuppression(site, tuple(unused), tuple(unknown)))
