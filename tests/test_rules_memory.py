@@ -381,3 +381,111 @@ def test_silent_drop_cases(args: tuple[str, ...], fires: bool) -> None:
         assert fs[0].element == "processes.src.sockets.out"
     if fs and args[2] == "router":  # ROUTER<->ROUTER: data flows from the connecting side
         assert fs[0].element == "processes.dst.sockets.in" and "ROUTER" in fs[0].message
+
+
+BURST = """
+topolint: 1
+name: t
+runs: continuous
+messages: {m: {max_size: 1kB}}
+processes:
+  src:
+    SRC
+    sockets: {out: {type: TYPE, bind: "tcp://*:6000", sends: m, sndhwm: SND}}
+  dst:
+    service_time: 1ms
+    sockets: {in: {type: RECV, connect: src.out, subscribe: [""], receives: m, rcvhwm: RCV}}
+"""
+
+
+def _burst(src: str, snd: int = 1000, rcv: int = 1000, kind: str = "pub") -> list[Finding]:
+    recv = {"pub": "sub", "xpub": "sub", "router": "router"}[kind]
+    text = (
+        BURST.replace("SRC", src)
+        .replace("TYPE", kind)
+        .replace("RECV", recv)
+        .replace("SND", str(snd))
+        .replace("RCV", str(rcv))
+    )
+    if kind == "router":  # ROUTER to ROUTER: data flows from the connecting side
+        text = text.replace('bind: "tcp://*:6000", sends', "connect: dst.in, sends").replace(
+            'connect: src.out, subscribe: [""],', 'bind: "tcp://*:6000",'
+        )
+    return lint(text, "silent-drop")
+
+
+@pytest.mark.parametrize(
+    ("src", "snd", "rcv", "kind", "fires"),
+    [
+        # unpaced (a rate is an average): 90% busy loses messages in bursts when pipes are small
+        ("rate: 900/s", 10, 10, "pub", True),
+        ("rate: 900/s", 50, 50, "pub", True),
+        ("rate: 900/s", 100, 100, "pub", False),  # ~1e-9 per message: < 1 per hour
+        ("rate: 900/s", 10, 10, "router", True),
+        ("rate: 900/s", 10, 10, "xpub", True),
+        # the default 1000 + 1000 holds random bursts at 90%, not at 99.6%
+        ("rate: 900/s", 1000, 1000, "pub", False),
+        ("rate: 996/s", 1000, 1000, "pub", True),
+        # at moderate load even a small pipe holds
+        ("rate: 300/s", 10, 10, "pub", False),
+        # paced: a period is a pace, no random bursts, even at 90% with tiny pipes
+        ("period: 1111us", 1, 1, "pub", False),
+        # a HWM of 0 never drops
+        ("rate: 990/s", 0, 10, "pub", False),
+        # a finite source without a rate sends its count at once
+        ("count: 50", 10, 10, "pub", True),
+        ("count: 15", 10, 10, "pub", False),
+    ],
+)
+def test_silent_drop_judges_bursts_not_only_averages(
+    src: str, snd: int, rcv: int, kind: str, fires: bool
+) -> None:
+    found = _burst(src, snd, rcv, kind)
+    assert bool(found) == fires, [f.message for f in found]
+
+
+def test_silent_drop_burst_message_names_the_model() -> None:
+    (f,) = _burst("rate: 900/s", 10, 10)
+    assert "dst is 90% busy with an unpaced stream" in f.message
+    assert "pipe of 20 messages (SNDHWM 10 + RCVHWM 10)" in f.message
+    assert "lost per hour" in f.message
+
+
+def test_silent_drop_in_phase_periodic_sources_through_one_stage() -> None:
+    """12 periodic instances in phase reach a forwarding PUB together; it forwards them one
+    service apart into one pipe of 4 messages."""
+    text = """
+topolint: 1
+name: t
+runs: continuous
+messages: {m: {max_size: 1kB}}
+processes:
+  sensor:
+    period: 100ms
+    replicas: 12
+    sockets: {out: {type: push, connect: relay.in, sends: m}}
+  relay:
+    service_time: 10us
+    sockets:
+      in: {type: pull, bind: "tcp://*:6000", receives: m}
+      out: {type: pub, bind: "tcp://*:6001", sends: m, sndhwm: 2}
+  dst:
+    service_time: 1ms
+    sockets: {in: {type: sub, connect: relay.out, subscribe: [""], receives: m, rcvhwm: 2}}
+"""
+    (f,) = lint(text, "silent-drop")
+    assert "12 periodic source instances fire in phase" in f.message
+    spread = text.replace("replicas: 12", "replicas: 3")
+    assert lint(spread, "silent-drop") == []
+
+
+@pytest.mark.parametrize(
+    ("rho", "room", "expect"),
+    [(0.5, 1, 1 / 3), (1.0, 9, 0.1), (0.9, 2000, 0.0), (0.0, 5, 0.0)],
+)
+def test_loss_probability_is_the_mm1k_blocking_probability(
+    rho: float, room: int, expect: float
+) -> None:
+    from topolint.rules.memory.silent_drop import loss_probability
+
+    assert loss_probability(rho, room) == pytest.approx(expect, abs=1e-12)
