@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from topolint import __version__
+from topolint.engine import gc_paused
 from topolint.lsp.features import Linted, SettingsCache
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,6 +37,7 @@ class TopolintServer(LanguageServer):
         self.settings_cache = SettingsCache()
         self.linted: dict[str, Linted] = {}
         self.pending: dict[str, int] = {}
+        self.frozen = False
 
     def current(self, uri: str) -> Linted | None:
         """The checked state of the document's current text (checked now if needed)."""
@@ -44,8 +47,15 @@ class TopolintServer(LanguageServer):
         if last is not None and last.text == text:
             return last
         path = Path(to_fs_path(uri) or uri)
-        last = Linted.check(uri, path, text, self.settings_cache)
+        with gc_paused():  # see engine.gc_paused: no collection walks the new model
+            last = Linted.check(uri, path, text, self.settings_cache)
         self.linted[uri] = last
+        if not self.frozen:
+            # What the first check loaded for good (rules, schema, caches) leaves the
+            # collector's generations: later collections do not walk it again.
+            gc.collect()
+            gc.freeze()
+            self.frozen = True
         return last
 
     def lint(self, uri: str, version: int | None = None) -> None:
