@@ -25,9 +25,9 @@ than Q messages waiting:
   an average, not a pace, so arrivals are random. The receiver is modelled as the standard
   M/M/1/K queue with K = Q: a message finds the pipe full with probability
   P = (1−ρ)ρ^Q / (1−ρ^(Q+1)). Reported when the expected loss over an hour at the declared
-  rate, rate × 3600 s × P, is one message or more. At 90% utilisation this means a pipe of
-  about 150 messages or less loses messages every hour; the default 1000 + 1000 holds
-  (ρ^2000 is negligible) until about 99.5%.
+  rate, rate × 3600 s × P, is one message or more. For a receiver serving 1000/s at 90%
+  utilisation, pipes of about 120 messages or less lose messages every hour; the default
+  1000 + 1000 holds (ρ^2000 is negligible) up to about 99.5% utilisation.
 - *Paced streams* — every source upstream is periodic: one message per period per
   instance, the bursts come from sources firing in phase. N instances with the same period
   and phase send at once; the sender forwards them one service apart, so one pipe receives
