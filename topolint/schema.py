@@ -56,6 +56,12 @@ _endpoints: dict[str, Any] = {
 }
 
 
+def _d(text: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` described by ``text`` (before its unit description, if it has one)."""
+    unit = schema.get("description")
+    return {**schema, "description": f"{text}: {unit}" if unit else text}
+
+
 def _obj(props: dict[str, Any], required: list[str] | None = None, **kw: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "object",
@@ -70,30 +76,71 @@ def _obj(props: dict[str, Any], required: list[str] | None = None, **kw: Any) ->
 
 
 SOCKET_OPTIONS: dict[str, Any] = {
-    "sndhwm": _hwm,
-    "rcvhwm": _hwm,
-    "sndbuf": _size,
-    "rcvbuf": _size,
-    "linger": {"type": ["number", "string"], "description": "duration, or -1 / 'infinite'"},
-    "immediate": {"type": "boolean"},
-    "conflate": {"type": "boolean"},
-    "nodrop": {"type": "boolean"},
-    "maxmsgsize": _size,
+    "sndhwm": _d("ZMQ_SNDHWM, send high-water mark per peer (default 1000)", _hwm),
+    "rcvhwm": _d("ZMQ_RCVHWM, receive high-water mark per peer (default 1000)", _hwm),
+    "sndbuf": _d("ZMQ_SNDBUF, kernel send buffer; absent: left to the OS (autotuned)", _size),
+    "rcvbuf": _d("ZMQ_RCVBUF, kernel receive buffer; absent: left to the OS", _size),
+    "linger": {
+        "type": ["number", "string"],
+        "description": "ZMQ_LINGER, how long close waits to deliver queued messages: "
+        "duration, or -1 / 'infinite' (libzmq's default)",
+    },
+    "immediate": {
+        "type": "boolean",
+        "description": "ZMQ_IMMEDIATE: queue only to completed connections",
+    },
+    "conflate": {
+        "type": "boolean",
+        "description": "ZMQ_CONFLATE: keep only the last message (queue of one)",
+    },
+    "nodrop": {
+        "type": "boolean",
+        "description": "ZMQ_XPUB_NODROP: block (or fail) at the HWM instead of dropping",
+    },
+    "maxmsgsize": _d("ZMQ_MAXMSGSIZE, largest message accepted", _size),
 }
 
 SOCKET = _obj(
     {
-        "type": {"enum": list(SOCKET_TYPES)},
-        "bind": _endpoints,
-        "connect": _endpoints,
-        "sends": {"type": "string"},
-        "receives": {"type": "string"},
+        "type": {"enum": list(SOCKET_TYPES), "description": "ZeroMQ socket type"},
+        "bind": _d(
+            "endpoint(s) this socket binds: tcp://HOST:PORT (* = every interface), "
+            "ipc://PATH, inproc://NAME",
+            _endpoints,
+        ),
+        "connect": _d(
+            "endpoint(s) this socket connects to: a reference PROCESS.SOCKET (preferred) "
+            "or tcp://, ipc://, inproc:// as for bind",
+            _endpoints,
+        ),
+        "sends": {"type": "string", "description": "the message type (in messages) it sends"},
+        "receives": {
+            "type": "string",
+            "description": "the message type (in messages) it receives",
+        },
         **SOCKET_OPTIONS,
-        "subscribe": {"type": "array", "items": {"type": "string"}},
-        "curve": {"enum": ["server", "client"]},
-        "sync": {"enum": SYNC},
-        "loss_tolerant": {"type": "boolean"},
-        "carries": {"type": "array", "items": {"enum": ["end-of-data", "data"]}},
+        "subscribe": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "SUB: topic prefixes subscribed to ('' = everything)",
+        },
+        "curve": {
+            "enum": ["server", "client"],
+            "description": "CURVE security role; both ends of a link must use it",
+        },
+        "sync": {
+            "enum": SYNC,
+            "description": "how a publisher waits for its subscribers before sending",
+        },
+        "loss_tolerant": {
+            "type": "boolean",
+            "description": "this socket's stream may lose messages (overrides the message type)",
+        },
+        "carries": {
+            "type": "array",
+            "items": {"enum": ["end-of-data", "data"]},
+            "description": "what the socket carries; [end-of-data]: a control socket only",
+        },
     },
     ["type"],
 )
@@ -103,64 +150,128 @@ END_OF_DATA = {
         {"enum": EOD_ACTIONS},
         _obj(
             {
-                "action": {"enum": EOD_ACTIONS},
+                "action": {
+                    "enum": EOD_ACTIONS,
+                    "description": "emit (a source), forward (after its inputs end), "
+                    "consume (a sink), none",
+                },
                 "wait_for": {
                     "oneOf": [
                         {"enum": ["all", "any"]},
                         {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
-                    ]
+                    ],
+                    "description": "how many upstream end-of-data signals it waits for: "
+                    "all (default), any, or a count",
                 },
-                "timeout": _duration,
+                "timeout": _d("longest wait for end-of-data before giving up", _duration),
             },
             ["action"],
         ),
-    ]
+    ],
+    "description": "what the process does with end-of-data: an action, or a mapping",
 }
 
 JOIN = _obj(
     {
-        "inputs": {"type": "array", "items": {"type": "string"}, "minItems": 2},
-        "match": {"enum": ["key", "order", "any", "latest"]},
-        "max_pending": {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
-        "timeout": _duration,
-        "on_timeout": {"enum": ["drop", "emit-partial"]},
+        "inputs": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 2,
+            "description": "names of the joined sockets of this process (default: every "
+            "data input)",
+        },
+        "match": {
+            "enum": ["key", "order", "any", "latest"],
+            "description": "how units are matched across inputs: by the message key, by "
+            "arrival order, any message, the latest of each",
+        },
+        "max_pending": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": INT32_MAX,
+            "description": "unmatched units the join may hold",
+        },
+        "timeout": _d("longest wait for the other inputs of a unit", _duration),
+        "on_timeout": {
+            "enum": ["drop", "emit-partial"],
+            "description": "what happens to an incomplete unit at the timeout",
+        },
     },
     ["match"],
+    description="a process with several data inputs: how it matches them",
 )
 
 PROCESS = _obj(
     {
-        "owner": {"type": "string"},
-        "host": {"type": "string"},
-        "replicas": {"type": ["integer", "string"]},
-        "memory_limit": _size,
-        "rate": _rate,
-        "count": _count,
-        "service_time": _duration,
-        "period": _duration,
-        "phase": _duration,
-        "filters": {"type": "boolean"},
-        "lifecycle": {"enum": ["per-run", "persistent"]},
-        "on_start": {"type": "array", "items": {"enum": ["drain"]}},
+        "owner": {"type": "string", "description": "team that owns the process"},
+        "host": {
+            "type": "string",
+            "description": "host it runs on (default localhost); literal or ${VAR}",
+        },
+        "replicas": {
+            "type": ["integer", "string"],
+            "description": "identical instances, each wired the same way (default 1)",
+        },
+        "memory_limit": _d("budget for its worst-case queued bytes", _size),
+        "rate": _d("a source's emission rate (absent: unlimited)", _rate),
+        "count": _d("messages a source emits in one run", _count),
+        "service_time": _d("time to handle one message", _duration),
+        "period": _d("a periodic publisher's interval", _duration),
+        "phase": _d("a periodic publisher's offset within its period", _duration),
+        "filters": {
+            "type": "boolean",
+            "description": "the process may drop or skip messages",
+        },
+        "lifecycle": {
+            "enum": ["per-run", "persistent"],
+            "description": "per-run (default) or persistent: reused across runs",
+        },
+        "on_start": {
+            "type": "array",
+            "items": {"enum": ["drain"]},
+            "description": "actions at start; [drain]: clear stale queued messages",
+        },
         "end_of_data": END_OF_DATA,
         "join": JOIN,
-        "sockets": {"type": "object", "additionalProperties": SOCKET},
+        "sockets": {
+            "type": "object",
+            "additionalProperties": SOCKET,
+            "description": "the process's sockets by name",
+        },
     }
 )
 
 MESSAGE = _obj(
     {
-        "max_size": _size,
-        "key": {"type": "string"},
-        "encoding": {"enum": ENCODINGS},
-        "version": {"type": ["integer", "string"]},
-        "schema": {"type": ["object", "string", "boolean"]},
-        "loss_tolerant": {"type": "boolean"},
-        "description": {"type": "string"},
+        "max_size": _d("largest payload; drives the memory bound", _size),
+        "key": {
+            "type": "string",
+            "description": "field identifying one data unit across streams (joins)",
+        },
+        "encoding": {"enum": ENCODINGS, "description": "wire encoding"},
+        "version": {"type": ["integer", "string"], "description": "contract version"},
+        "schema": {
+            "type": ["object", "string", "boolean"],
+            "description": "JSON Schema of the payload, or a relative path to one",
+        },
+        "loss_tolerant": {
+            "type": "boolean",
+            "description": "streams of this type may lose messages",
+        },
+        "description": {"type": "string", "description": "free text"},
     }
 )
 
 _int3 = {"type": "array", "items": _sysctl, "minItems": 3, "maxItems": 3}
+
+
+def _tcp_mem(name: str) -> dict[str, Any]:
+    return {**_int3, "description": f"net.ipv4.{name}: [min, default, max] bytes"}
+
+
+def _core(name: str) -> dict[str, Any]:
+    return _d(f"net.core.{name}", _sysctl)
+
 
 TOPOLOGY: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -168,34 +279,62 @@ TOPOLOGY: dict[str, Any] = {
     "title": "topolint topology (format version 1)",
     **_obj(
         {
-            "topolint": {"const": 1, "description": "format version"},
-            "name": {"type": "string", "minLength": 1},
-            "description": {"type": "string"},
-            "environment": {"type": "string"},
-            "runs": {"enum": ["finite", "continuous"]},
+            "topolint": {"const": 1, "description": "format version (1)"},
+            "name": {"type": "string", "minLength": 1, "description": "the topology's name"},
+            "description": {"type": "string", "description": "free text"},
+            "environment": {
+                "type": "string",
+                "description": "the environment this file deploys to (e.g. test)",
+            },
+            "runs": {
+                "enum": ["finite", "continuous"],
+                "description": "finite (default): the run ends and end-of-data must reach "
+                "every sink; continuous: it never ends",
+            },
             "environments": {
                 "type": "object",
                 "additionalProperties": _obj(
                     {
-                        "hosts": {"type": "array", "items": {"type": "string"}},
-                        "networks": {"type": "array", "items": {"type": "string"}},
+                        "hosts": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "host name globs (or IP networks) of the environment",
+                        },
+                        "networks": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "IP networks (CIDR) of the environment",
+                        },
                     }
                 ),
+                "description": "which hosts belong to which environment, by name",
             },
-            "defaults": _obj(SOCKET_OPTIONS),
+            "defaults": _obj(
+                SOCKET_OPTIONS, description="socket options applied where a socket is silent"
+            ),
             "kernel": _obj(
                 {
-                    "tcp_wmem": _int3,
-                    "tcp_rmem": _int3,
-                    "wmem_max": _sysctl,
-                    "rmem_max": _sysctl,
-                    "wmem_default": _sysctl,
-                    "rmem_default": _sysctl,
-                    "gso_max_size": _sysctl,
-                }
+                    "tcp_wmem": _tcp_mem("tcp_wmem"),
+                    "tcp_rmem": _tcp_mem("tcp_rmem"),
+                    "wmem_max": _core("wmem_max"),
+                    "rmem_max": _core("rmem_max"),
+                    "wmem_default": _core("wmem_default"),
+                    "rmem_default": _core("rmem_default"),
+                    "gso_max_size": _d("the interface's GSO maximum size", _sysctl),
+                },
+                description="OS buffer limits for the memory model (Linux defaults if absent)",
             ),
-            "messages": {"type": "object", "additionalProperties": MESSAGE},
-            "processes": {"type": "object", "additionalProperties": PROCESS, "minProperties": 1},
+            "messages": {
+                "type": "object",
+                "additionalProperties": MESSAGE,
+                "description": "message types by name: the contracts between processes",
+            },
+            "processes": {
+                "type": "object",
+                "additionalProperties": PROCESS,
+                "minProperties": 1,
+                "description": "the processes by name",
+            },
         },
         ["topolint", "name", "processes"],
     ),
