@@ -300,19 +300,42 @@ def _run_rules(topology: Topology, settings: Settings | None) -> list[Finding]:
     return findings
 
 
+#: Findings of one rule listed per file (the rest are counted): see :func:`_collect`.
+MAX_FINDINGS_PER_RULE = 1_000
+
+
 def _collect(
     rules: list[RuleInfo], ctx: Context, settings: Settings, seen: set[tuple[Any, ...]]
 ) -> list[Finding]:
-    """Run ``rules`` and stamp their facts, skipping facts already reported."""
+    """Run ``rules`` and stamp their facts, skipping facts already reported.
+
+    At most :data:`MAX_FINDINGS_PER_RULE` findings of one rule are kept per file; the rest
+    are counted in one more finding of that rule at the top of the file, so that a file
+    that repeats one mistake a hundred thousand times is reported in bounded memory.
+    """
     out: list[Finding] = []
+    doc = ctx.topology.document
     for rule in rules:
         ctx.options = settings.options_of(rule)
         severity = settings.severity_of(rule)
+        kept = more = 0
         for fact in rule.check(ctx):
+            if kept >= MAX_FINDINGS_PER_RULE:
+                more += 1
+                continue
             key = (rule.name, fact.path, fact.subject, fact.message)
             if key not in seen:
                 seen.add(key)
-                out.append(stamp(rule, severity, fact, ctx.topology.document))
+                kept += 1
+                out.append(stamp(rule, severity, fact, doc))
+        if more:
+            note = Fact(
+                f"{more:,} more {rule.name} findings in this file are not listed (at most "
+                f"{MAX_FINDINGS_PER_RULE:,} per rule and file)",
+                path=(),
+                subject=("more",),
+            )
+            out.append(stamp(rule, severity, note, doc))
     return out
 
 

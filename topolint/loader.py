@@ -39,6 +39,12 @@ _BOMS = (
 MAX_DEPTH = 200
 #: Alias expansion may add at most this many nodes beyond the document's own size.
 ALIAS_BUDGET = 100_000
+#: Parser events (scalars, mapping and sequence starts/ends) one file may hold: a little more
+#: than the 60,000-process generated job (1.82 million events, 1.4 GB peak for a whole
+#: check), so that every file read is checked within about 2 GiB.  A larger file is refused
+#: before anything is built from it (a 57 MB file of 100,000 processes x 10 sockets used to
+#: need 12 GB).
+MAX_EVENTS = 2_000_000
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -280,11 +286,23 @@ def _check_depth(text: str, file: str) -> None:
     loader = _Loader(text)
     open_, close = _OPEN, _CLOSE
     depth = 0
+    budget = MAX_EVENTS
     try:
         while True:
             event = loader.get_event()
             if event is None:
                 return
+            budget -= 1
+            if budget < 0:
+                m = event.start_mark
+                line, col = (m.line + 1, m.column + 1) if m is not None else (1, 1)
+                raise InputError(
+                    f"more than {MAX_EVENTS:,} YAML/JSON elements: larger than topolint checks "
+                    "in one file (a 60,000-process topology has 1.8 million); split it",
+                    file,
+                    line,
+                    col,
+                )
             cls = event.__class__
             if cls in open_:
                 depth += 1
@@ -483,6 +501,15 @@ def load_text(
     if not text.strip():
         raise InputError("empty file, expected a topology", file, 1, 1)
     if fmt == "json":
+        # json.loads builds every element first: count them (an upper bound) before that
+        if text.count(",") + text.count("[") + text.count("{") > MAX_EVENTS:
+            raise InputError(
+                f"more than {MAX_EVENTS:,} JSON elements: larger than topolint checks in one "
+                "file (a 60,000-process topology has 1.8 million); split it",
+                file,
+                1,
+                1,
+            )
         try:
             json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as e:
