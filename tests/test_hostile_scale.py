@@ -50,3 +50,30 @@ def test_a_json_file_with_too_many_elements_is_refused_before_json_builds_them(
     r = run_cli("check", str(f))
     assert r.returncode == 2
     assert f"more than {MAX_EVENTS:,} JSON elements" in r.stderr + r.stdout
+
+
+def test_fairmq_num_sockets_are_counted_not_expanded(tmp_path: Path) -> None:
+    # a 157-byte file once asked for 1.6 GB and 200 MB of output
+    devices = ",".join(
+        f'{{"id":"d{i}","channels":[{{"name":"c","type":"push","numSockets":100000}}]}}'
+        for i in range(5)
+    )
+    f = tmp_path / "num.json"
+    f.write_text('{"fairMQOptions":{"devices":[' + devices + "]}}")
+    r = run_cli("check", "--format", "json", str(f))
+    assert r.returncode in (0, 1), r.stderr
+    assert len(r.stdout) < 200_000
+    r = run_cli("import", "fairmq", str(f))
+    assert r.returncode == 0 and r.stdout.count("sockets: 100000") == 5
+
+
+def test_fairmq_sockets_beyond_the_topology_cap_are_refused(tmp_path: Path) -> None:
+    devices = ",".join(
+        f'{{"id":"d{i}","channels":[{{"name":"c","type":"push","numSockets":100000}}]}}'
+        for i in range(11)
+    )
+    f = tmp_path / "num.json"
+    f.write_text('{"fairMQOptions":{"devices":[' + devices + "]}}")
+    r = run_cli("check", str(f))
+    assert r.returncode == 2
+    assert "more than 1,000,000 sockets" in r.stderr + r.stdout
