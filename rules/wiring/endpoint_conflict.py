@@ -33,13 +33,15 @@ SEVERITY = "error"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
+    fairmq = ctx.topology.source_format == "fairmq"
     for group in ctx.wiring.conflicts:
         first = group[0]
+        # FairMQ does not say where devices run: the conflict is on any host they share
+        where = "on one host" if fairmq else f"on host {first.process.host!r}"
         if len(group) == 1:
             yield Fact(
                 f"{first.socket.id} binds {first.endpoint.text} but process {first.process.name!r} "
-                f"has {first.process.replicas} replicas on host {first.process.host!r}: "
-                "only one of them can bind it",
+                f"has {first.process.replicas} replicas {where}: only one of them can bind it",
                 path=first.endpoint.path,
                 subject=(first.socket.id,),
             )
@@ -47,7 +49,7 @@ def check(ctx: Context) -> Iterator[Fact]:
         for other in group[1:]:
             yield Fact(
                 f"{other.socket.id} binds {other.endpoint.text}, already bound by {first.socket.id} "
-                f"on host {first.process.host!r}",
+                f"{where}",
                 path=other.endpoint.path,
                 subject=(other.socket.id, first.socket.id),
                 related=(first.endpoint.path,),

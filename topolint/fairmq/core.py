@@ -301,6 +301,7 @@ class _Builder:
                 del processes[name]
                 self.entries = [x for x in self.entries if x.process != name]
                 launch.notes.append(f"device {dev.name!r} (line {dev.pos.line}) left out: {e}")
+        meta["devices"] = len(processes)  # those left out are in the notes
         if launch.notes:
             meta["notes"] = list(launch.notes)
         self.out.put_all(meta, ("x-fairmq",), meta, top)
