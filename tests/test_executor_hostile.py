@@ -398,9 +398,9 @@ def test_a_full_tmpdir_is_one_line(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- memory
 #: The attack: 64 instances, 1 MiB messages, HWM 0, slow sinks (8 GB in 13 s before).
 FLOOD = "topolint: 1\nname: flood\nmessages:\n  big: {max_size: 1MiB}\nprocesses:\n" + "".join(
-    f"  src{i}:\n    end_of_data: emit\n    sockets:\n"
+    f"  src{i}:\n    count: 200\n    end_of_data: emit\n    sockets:\n"
     f"      out: {{type: push, bind: 'tcp://*:{7000 + i}', sends: big, sndhwm: 0}}\n"
-    f"  sink{i}:\n    service_time: 1s\n    sockets:\n"
+    f"  sink{i}:\n    sockets:\n"
     f"      in: {{type: pull, connect: src{i}.out, receives: big, rcvhwm: 0}}\n"
     for i in range(32)
 )

@@ -127,8 +127,9 @@ def test_huge_counts_and_sizes_are_capped(tmp_path: Path, scenario: str | None) 
     assert leftovers(mark) == []
 
 
-def test_an_endless_run_stops_at_its_timeout(tmp_path: Path) -> None:
-    """A source of 10^12 messages at one per second would run for 30,000 years."""
+def test_a_source_too_long_for_the_timeout_is_fitted_to_it(tmp_path: Path) -> None:
+    """A source of 10^12 messages at one per second would run for 30,000 years: the run
+    emits what fits in the timeout, says so, and ends by itself."""
     f = write(
         tmp_path,
         "topolint: 1\nname: endless\nmessages:\n  m: {max_size: 16B}\nprocesses:\n"
@@ -140,9 +141,29 @@ def test_an_endless_run_stops_at_its_timeout(tmp_path: Path) -> None:
     r, mark = run(f, "--timeout", "2", "--format", "json")
     assert r.returncode in (0, 1), r.stderr
     report = json.loads(r.stdout)
+    counts = report["message_counts"]["src"]
+    assert counts["declared"] == 10**12 and counts["run"] < 10
+    assert "rate 1/s" in counts["why"]
+    assert report["terminated"], report["stop_reason"]
+    assert leftovers(mark) == []
+
+
+def test_an_endless_run_stops_at_its_timeout(tmp_path: Path) -> None:
+    """A sink that starts 1000 s late keeps the run waiting on its timer."""
+    f = write(
+        tmp_path,
+        "topolint: 1\nname: endless\nmessages:\n  m: {max_size: 16B}\nprocesses:\n"
+        "  src:\n    count: 5\n    end_of_data: emit\n    sockets:\n"
+        "      out: {type: push, bind: 'tcp://*:5555', sends: m}\n"
+        "  sink:\n    end_of_data: consume\n    sockets:\n"
+        "      in: {type: pull, connect: src.out, receives: m}\n",
+    )
+    r, mark = run(f, "--timeout", "3", "--format", "json", "--scenario", "late-start=sink:1000s")
+    assert r.returncode in (0, 1), r.stderr
+    report = json.loads(r.stdout)
     assert report["stop_reason"] == "timeout", report["stop_reason"]
     assert not report["terminated"]  # stopped, not finished
-    assert report["timeout_s"] == 2
+    assert report["timeout_s"] == 3
     assert leftovers(mark) == []
 
 

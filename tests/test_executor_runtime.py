@@ -412,6 +412,7 @@ def test_kill_scenario_and_crashed_child_are_cleaned_up() -> None:
 # ---------------------------------------------------------------------------- caps
 def test_caps_refuse_too_many_instances_and_clamp_counts_and_sizes() -> None:
     plan = RunPlan("big", [sink(f"s[{i}]", "e0") for i in range(65)], tcp("e0"))
+    plan.limits = Limits(max_instances=64)
     with pytest.raises(PlanError, match="exceed the cap of 64"):
         execute(plan)
     plan = pipeline_plan()
@@ -420,7 +421,7 @@ def test_caps_refuse_too_many_instances_and_clamp_counts_and_sizes() -> None:
     plan.instances[0].sockets[0].size = 10**9
     result = execute(plan)
     report = build_report(result)
-    assert report["limits"]["max_instances"] == 256  # clamped to the hard maximum
+    assert report["limits"]["max_instances"] == 4096  # clamped to the hard maximum
     assert report["sinks"][0]["messages"] == 30
     assert any("capped" in n for n in report["notes"])
     assert any("emitting 30" in n for n in report["notes"])

@@ -339,6 +339,16 @@ def render(path: Path, output: Path, findings: bool, var: tuple[str, ...]) -> No
     help="Memory budget of the whole process tree (e.g. 2GiB) "
     "[default: 4 GiB or half the available memory].",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when a finding the run could judge got no verdict.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show what the run is doing on stderr [default: on a terminal or under CI].",
+)
 def run(
     path: Path,
     scenario: tuple[str, ...],
@@ -346,6 +356,8 @@ def run(
     format: str,
     var: tuple[str, ...],
     max_memory: str | None,
+    strict: bool,
+    progress: bool | None,
 ) -> None:
     """Run the topology with real ZeroMQ sockets on loopback and check the predictions."""
     from topolint.executor import run as execute
@@ -357,6 +369,8 @@ def run(
         variables=_variables(var),
         fmt=format.lower(),
         max_memory=max_memory,
+        strict=strict,
+        progress=progress,
     )
     click.echo(text, nl=False)
     sys.exit(code)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +43,14 @@ def run_report(
     settings: Settings | None = None,
     limits: Limits | None = None,
     max_memory: int | str | None = None,
+    strict: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Check, then run the topology at ``path`` for real; return (report, exit code).
 
-    ``max_memory`` (bytes or ``"2GiB"``) is the whole process tree's memory budget."""
+    ``max_memory`` (bytes or ``"2GiB"``) is the whole process tree's memory budget.
+    ``strict``: a finding the run could have judged but did not fails the run (exit 1).
+    ``progress`` is called about 4 times a second with what the run is doing."""
     from topolint.engine import Settings as CheckSettings
     from topolint.engine import load, run_rules
     from topolint.errors import UsageError
@@ -77,7 +81,7 @@ def run_report(
         plan = build_plan(
             topo, build_graph(topo), parsed, timeout=timeout, settings=settings, limits=limits
         )
-        result = execute(plan)
+        result = execute(plan, progress)
     except (ScenarioError, PlanError, ResourceError) as e:
         raise UsageError(str(e)) from None
     report = build_report(result)
@@ -93,10 +97,15 @@ def run_report(
         code = EXIT_INTERRUPTED
     elif report["incomplete"]:
         code = EXIT_INCOMPLETE
-    elif report["model_violations"] or any(v["status"] == CONFIRMED for v in verdicts):
+    elif (
+        report["model_violations"]
+        or any(v["status"] == CONFIRMED for v in verdicts)
+        or (strict and any(f["exercisable"] for f in report["not_exercised_findings"]))
+    ):
         code = 1
     else:
         code = 0
+    report["strict"] = strict
     report["exit_code"] = code
     return report, code
 
@@ -109,15 +118,30 @@ def run(
     variables: Mapping[str, str] | None = None,
     fmt: str = "text",
     max_memory: int | str | None = None,
+    strict: bool = False,
+    progress: bool | None = None,
 ) -> tuple[str, int]:
     """``topolint run``: the rendered report (``fmt`` = ``text`` or ``json``) and exit code.
 
     Model violations and why a run is incomplete are also written to stderr, loudly,
-    whatever the format.
+    whatever the format.  ``progress`` (None = automatic: on a terminal, or under CI)
+    writes what the run is doing to stderr: a live line on a terminal, a line every
+    few seconds otherwise.
     """
-    report, code = run_report(
-        path, scenarios=scenarios, timeout=timeout, variables=variables, max_memory=max_memory
-    )
+    printer = Progress.auto(progress)
+    try:
+        report, code = run_report(
+            path,
+            scenarios=scenarios,
+            timeout=timeout,
+            variables=variables,
+            max_memory=max_memory,
+            strict=strict,
+            progress=printer,
+        )
+    finally:
+        if printer is not None:
+            printer.close()
     for f in report["failures"]:
         print(f"topolint: RUN INCOMPLETE: {clean(f)}", file=sys.stderr)
     for v in report["model_violations"]:
@@ -125,6 +149,46 @@ def run(
     if fmt == "json":
         return defuse_json(json.dumps(report, indent=2, default=str)) + "\n", code
     return render_text(report), code
+
+
+class Progress:
+    """What the run is doing, on stderr: one line rewritten in place on a terminal; on
+    anything else (a CI log) a new line every ``every`` seconds."""
+
+    def __init__(self, live: bool, every: float = 5.0) -> None:
+        self.live = live
+        self.every = every
+        self.last = -1e9
+        self.shown = False
+
+    @classmethod
+    def auto(cls, wanted: bool | None) -> Progress | None:
+        tty = sys.stderr.isatty()
+        if wanted is False or (wanted is None and not tty and not os.environ.get("CI")):
+            return None
+        return cls(live=tty)
+
+    def __call__(self, info: dict[str, Any]) -> None:
+        if not self.live and info["elapsed"] - self.last < self.every:
+            return
+        self.last = info["elapsed"]
+        line = (
+            f"topolint run: {info['stage']} {info['elapsed']:.0f}/{info['timeout']:g} s, "
+            f"{info['up']} of {info['instances']} instances up ({info['ended']} ended, "
+            f"{info['processes']} OS processes), {info['sent']:,} messages sent, "
+            f"{info['received']:,} received"
+        )
+        if self.live:
+            sys.stderr.write("\r\x1b[K" + line)
+            self.shown = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.live and self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def _num(x: Any) -> str:
@@ -141,6 +205,17 @@ def render_text(report: dict[str, Any]) -> str:
     if out:
         out.append("")
     env = report["environment"]
+    unfinished = report.get("sources_unfinished") or []
+    if unfinished:
+        first = unfinished[0]
+        out.insert(
+            0,
+            f"TIMED OUT before the sources finished: {first['name']} emitted "
+            f"{first['emitted']} of {first['count']} messages"
+            + (f" (and {len(unfinished) - 1} more sources)" if len(unfinished) > 1 else "")
+            + f" in {report['timeout_s']:g} s; raise --timeout or lower the sources' count "
+            "(end-of-data and ending rules could not be judged)",
+        )
     out.append(
         f"run {report['topology']} ({report.get('file', '')}): "
         f"{'terminated' if report['terminated'] else 'did not terminate'} "
@@ -207,8 +282,27 @@ def render_text(report: dict[str, Any]) -> str:
             "withheld, as a child died or the run was cut short: "
             + ", ".join(f"{v['rule']} ({v['subject']})" for v in report["withheld_verdicts"])
         )
+    reasons = [f for f in report.get("not_exercised_findings", []) if f["exercisable"]]
+    if reasons:
+        out.append("not exercised (a verdict was possible, this run gave none):")
+        for f in reasons:
+            out.append(f"  {f['rule']} ({f['subject']}): {f['reason']}")
     if report.get("not_exercised"):
         out.append(f"not exercised: {', '.join(report['not_exercised'])}")
+    counts = report.get("message_counts") or {}
+    changed = {k: v for k, v in counts.items() if v.get("run") != v.get("declared")}
+    if changed:
+        name, c = next(iter(changed.items()))
+        out.append(
+            f"message counts: {name} ran {c['run']} messages (declared "
+            f"{c['declared'] if c['declared'] is not None else 'none'}; {c['why']})"
+            + (f", and {len(changed) - 1} more sources likewise" if len(changed) > 1 else "")
+        )
+    hosting = report.get("hosting") or {}
+    if hosting.get("instances", 0) > hosting.get("os_processes", 0) > 0:
+        out.append(
+            f"hosting: {hosting['instances']} instances in {hosting['os_processes']} OS processes"
+        )
     for n in report["notes"]:
         out.append(f"note: {n}")
     return clean_lines(out)

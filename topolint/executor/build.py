@@ -88,6 +88,46 @@ def _bound(topo: Topology, c: Connection, size: int, kernel: Any) -> int | None:
     return None if b.unbounded else b.messages
 
 
+def _parked(topo: Topology, c: Connection, size: int) -> int | None:
+    """What a connect to an endpoint nobody binds parks (IMMEDIATE=0), as ``analyze``."""
+    from topolint.analysis import socket_opts
+    from topolint.queue_model import parked_bound
+
+    ss = c.sender_socket
+    if ss is None or not any(e is c.endpoint for e in ss.connects):
+        return None
+    try:
+        b = parked_bound(socket_opts(ss), size)
+    except (ValueError, TypeError):
+        return None
+    return None if b.unbounded else b.messages
+
+
+def _pinned(topo: Topology, c: Connection, size: int, kernel: Any) -> int | None:
+    """The bound of this TCP connection if its unset SNDBUF/RCVBUF were pinned at the
+    kernel's defaults (``wmem_default``/``rmem_default``): what kernel-buffer-unpinned's
+    fix would cap it at.  None when both are pinned already or not TCP."""
+    import dataclasses
+
+    from topolint.analysis import socket_opts
+    from topolint.queue_model import connection_bound
+
+    ss, rs = c.sender_socket, c.receiver_socket
+    if ss is None or rs is None or c.mismatch or _transport(c.transport) != "tcp":
+        return None
+    so, ro = socket_opts(ss), socket_opts(rs)
+    if so.sndbuf and ro.rcvbuf:
+        return None
+    try:
+        so = dataclasses.replace(so, sndbuf=so.sndbuf or kernel.wmem_default)
+        ro = dataclasses.replace(ro, rcvbuf=ro.rcvbuf or kernel.rmem_default)
+        connector = "sender" if any(e is c.endpoint for e in ss.connects) else "receiver"
+        b = connection_bound("tcp", so, ro, size, kernel, connector=connector)
+    except (ValueError, TypeError):
+        return None
+    return None if b.unbounded else b.messages
+
+
 def _connector(c: Connection) -> tuple[tuple[str, Socket], tuple[str, Socket | None]] | None:
     """(connecting instance and socket, target instance and socket) of one connection."""
     if c.sender_socket is not None and any(e is c.endpoint for e in c.sender_socket.connects):
@@ -95,6 +135,37 @@ def _connector(c: Connection) -> tuple[tuple[str, Socket], tuple[str, Socket | N
     if c.receiver_socket is not None and any(e is c.endpoint for e in c.receiver_socket.connects):
         return (c.receiver, c.receiver_socket), (c.sender, c.sender_socket)
     return None
+
+
+def _data_connections(tg: TopologyGraph) -> list[Connection]:
+    """The graph's connections in their declared data direction.
+
+    For PAIR, DEALER/ROUTER and REQ/REP the graph keeps one direction as the connection and
+    the other as its ``reply``, by socket roles.  When the declaration says the data goes
+    the other way (the sending side binds: a PAIR or a ROUTER that ``sends`` and binds, its
+    peer only ``receives``), the run sends in the declared direction."""
+    primary = [c for c in tg.connections if not c.reply]
+    reverse = {
+        (c.sender, id(c.sender_socket), c.receiver, id(c.receiver_socket), id(c.endpoint)): c
+        for c in tg.connections
+        if c.reply and c.sender_socket is not None and c.receiver_socket is not None
+    }
+    out = []
+    for c in primary:
+        ss, rs = c.sender_socket, c.receiver_socket
+        rev = reverse.get((c.receiver, id(rs), c.sender, id(ss), id(c.endpoint)))
+        if (
+            rev is not None
+            and ss is not None
+            and rs is not None
+            and not ss.sends
+            and rs.sends
+            and not c.mismatch
+        ):
+            out.append(rev)
+        else:
+            out.append(c)
+    return out
 
 
 def _match(scenarios: list[Scenario], kind: str, inst: str, proc: str) -> Scenario | None:
@@ -136,11 +207,11 @@ def build_plan(
         from topolint.executor.supervisor import PlanError
 
         raise PlanError(
-            f"{total} process instances exceed the cap of {limits.max_instances}; "
-            "the reference run starts one OS process per instance"
+            f"{total} process instances exceed the cap of {limits.max_instances} "
+            f"(raise it with a limit, up to {int(limits.HARD['max_instances'])})"
         )
 
-    conns = [c for c in tg.connections if not c.reply]
+    conns = _data_connections(tg)
     out_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
     in_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
     for c in conns:
@@ -166,6 +237,14 @@ def build_plan(
         if mt is None or mt.max_size is None:
             return DEFAULT_SIZE
         return int(mt.max_size)
+
+    # endpoint conflicts: every bind of one conflict group binds one endpoint, so the
+    # second bind fails as it would in production (the child records it and goes on)
+    shared: dict[int, str] = {}
+    for group in tg.conflicts:
+        eid = new_endpoint(_transport(group[0].endpoint.transport), True, group[0].endpoint.text)
+        for bd in group:
+            shared[id(bd.endpoint)] = eid
 
     plans: dict[str, InstancePlan] = {}
     socks: dict[tuple[str, str], SocketPlan] = {}
@@ -214,7 +293,11 @@ def build_plan(
                     wait_peers=len(streams) if s.type not in COPYING and role != "in" else 0,
                 )
                 for e in s.binds:
-                    eid = new_endpoint(_transport(e.transport), True, e.text)
+                    if id(e) in shared:
+                        eid = shared[id(e)]
+                        sp.conflicting.append(eid)
+                    else:
+                        eid = new_endpoint(_transport(e.transport), True, e.text)
                     bind_ids[(inst, id(e))] = eid
                     sp.binds.append(eid)
                 ip.sockets.append(sp)
@@ -357,7 +440,10 @@ def build_plan(
                 receiver=c.receiver_id,
                 transport=_transport(c.transport),
                 endpoint=c.endpoint.text,
-                predicted_bound_messages=None if c.unresolved else _bound(topo, c, actual, kernel),
+                predicted_bound_messages=_parked(topo, c, actual)
+                if c.unresolved
+                else _bound(topo, c, actual, kernel),
+                pinned_bound_messages=None if c.unresolved else _pinned(topo, c, actual, kernel),
                 lossy=ss.type in ("pub", "router") or (ss.type == "xpub" and not ss.nodrop),
                 load_balanced=ss.type in LOAD_BALANCING and n_out > 1,
                 control=c.control,
@@ -373,7 +459,10 @@ def build_plan(
             if s.can_send and (mt is None or mt.max_size is None):
                 notes.append(f"{s.id}: message size unknown, the run sends {DEFAULT_SIZE} B")
     if tg.conflicts:
-        notes.append("endpoint conflicts are not reproduced: each instance binds its own endpoint")
+        notes.append(
+            "endpoint conflicts are reproduced: the binds of one conflicting endpoint bind one "
+            "loopback endpoint; whichever comes second fails (recorded, the instance goes on)"
+        )
     return RunPlan(
         name=topo.name,
         instances=[plans[i] for p in topo.processes.values() for i in p.instances()],

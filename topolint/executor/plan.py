@@ -9,6 +9,7 @@ paths inside its private temporary folder.  A plan therefore cannot name a real 
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,6 +67,7 @@ class SocketPlan:
     wait_peers: int = 0  # non-PUB senders: tcp/ipc peers to wait for before sending
     flood: bool = False  # stall scenario: flood this socket to measure queue capacity
     flood_peers: int = 0  # how many stalled peers to wait for before flooding
+    conflicting: list[str] = field(default_factory=list)  # binds another socket binds too
 
     @property
     def sends(self) -> bool:
@@ -136,6 +138,8 @@ class ConnectionPlan:
     transport: str = "tcp"
     endpoint: str = ""  # the endpoint as declared
     predicted_bound_messages: int | None = None
+    #: the bound were its unset TCP buffers pinned at the kernel defaults
+    pinned_bound_messages: int | None = None
     lossy: bool = False  # the sending socket may drop (PUB, ROUTER)
     load_balanced: bool = False  # the sending socket round-robins over several peers
     control: bool = False
@@ -148,7 +152,7 @@ class Limits:
 
     max_messages: int = 100_000  # per source (and per flood)
     max_message_bytes: int = 1 << 20
-    max_instances: int = 64
+    max_instances: int = 1024
     max_source_bytes: int = 256 << 20  # count x size per source
     max_child_memory: int = 2 << 30  # RLIMIT_AS per child
     max_timeout: float = 3600.0
@@ -162,7 +166,7 @@ class Limits:
         default_factory=lambda: {
             "max_messages": 1_000_000,
             "max_message_bytes": 16 << 20,
-            "max_instances": 256,
+            "max_instances": 4096,
             "max_source_bytes": 2 << 30,
             "max_child_memory": 8 << 30,
             "max_timeout": 24 * 3600.0,
@@ -195,6 +199,11 @@ class Settings:
     connect_wait: float = 5.0  # longest wait for wait_peers before sending anyway
     filter_every: int = 4  # filters: true drops keys k with k % filter_every == filter_every-1
     grace: float = 1.0  # SIGTERM -> SIGKILL
+    #: OS processes that host the instances (one thread each); 0 = automatic: one process
+    #: per instance up to ``isolate_up_to`` instances, else two per CPU.  An instance a
+    #: ``kill=`` scenario targets always gets a process of its own.
+    hosts: int = 0
+    isolate_up_to: int = 8
 
 
 @dataclass
@@ -208,6 +217,8 @@ class RunPlan:
     settings: Settings = field(default_factory=Settings)
     notes: list[str] = field(default_factory=list)  # caps applied, substitutions made
     scenarios: list[str] = field(default_factory=list)
+    #: per source instance: the message count run, the one declared, and why
+    counts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def instance(self, name: str) -> InstancePlan:
         for i in self.instances:
@@ -248,4 +259,23 @@ class RunPlan:
             settings=Settings(**d.get("settings", {})),
             notes=list(d.get("notes", [])),
             scenarios=list(d.get("scenarios", [])),
+            counts=dict(d.get("counts", {})),
         )
+
+
+def host_groups(plan: RunPlan) -> list[list[int]]:
+    """Which instances (indices into ``plan.instances``) share an OS process.
+
+    Up to ``settings.isolate_up_to`` instances each get their own; beyond that, two
+    processes per CPU (or ``settings.hosts``), instances dealt round-robin so that the
+    replicas of one stage spread over them.  A ``kill=`` target is always alone."""
+    n = len(plan.instances)
+    st = plan.settings
+    alone = [i for i, inst in enumerate(plan.instances) if inst.scenario.kill_at is not None]
+    rest = [i for i in range(n) if i not in set(alone)]
+    hosts = st.hosts or (n if n <= st.isolate_up_to else 2 * (os.cpu_count() or 1))
+    hosts = max(1, min(hosts, len(rest))) if rest else 0
+    groups: list[list[int]] = [[] for _ in range(hosts)]
+    for k, i in enumerate(rest):
+        groups[k % hosts].append(i)
+    return [[i] for i in alone] + [g for g in groups if g]

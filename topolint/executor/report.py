@@ -112,6 +112,8 @@ def connection_rows(result: RunResult) -> list[dict[str, Any]]:
             "observed_max_queued": None,
             "predicted_bound_messages": c.predicted_bound_messages,
         }
+        if c.pinned_bound_messages is not None:
+            row["pinned_bound_messages"] = c.pinned_bound_messages
         if c.control:
             row["control"] = True
         if c.note:
@@ -230,7 +232,8 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
             "process": inst.process,
             "kind": inst.behaviour.kind,
             "state": state,
-            "last_phase": latest.get("phase"),
+            # what it was doing when the run ended (not the stop or the final drain)
+            "last_phase": latest.get("end_phase") or latest.get("phase"),
             "exit_code": r.exit_code,
             "max_rss_bytes": latest.get("maxrss"),
             "emitted": latest.get("emitted"),
@@ -246,6 +249,18 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
         }
         if latest.get("sync"):
             row["sync"] = latest["sync"]
+        if latest.get("bind_failures"):
+            row["bind_failures"] = latest["bind_failures"]
+        arr = latest.get("arrivals") or {}
+        if arr.get("count"):
+            span_ms = max(1.0, ((arr.get("last") or 0) - (arr.get("first") or 0)) * 1000)
+            row["arrivals"] = {
+                "messages": arr["count"],
+                "peak_per_ms": arr["peak_per_ms"],
+                "mean_per_ms": round(arr["count"] / span_ms, 4),
+            }
+        if (latest.get("unsync") or {}).get("pairs"):
+            row["unsynchronized"] = latest["unsync"]
         if latest.get("flood"):
             row["flood"] = latest["flood"]
         if latest.get("dropped"):
@@ -296,7 +311,27 @@ def build_report(result: RunResult) -> dict[str, Any]:
     processes = _process_rows(result)
     failures = [f"{p['name']} died: {p['cause']}" for p in processes if p.get("cause")]
     failures += result.failures
+    unfinished = []
+    for inst in plan.instances:
+        b = inst.behaviour
+        if b.kind != "source" or inst.scenario.kill_at is not None:
+            continue
+        latest = result.instances[inst.name].latest
+        if latest.get("emitted", 0) < (b.count or 0) and latest.get("phase") not in (
+            "closing",
+            "done",
+        ):
+            unfinished.append(
+                {"name": inst.name, "emitted": latest.get("emitted", 0), "count": b.count}
+            )
+    timed_out = result.stop_reason == "timeout"
     return {
+        "sources_unfinished": unfinished if timed_out else [],
+        "message_counts": dict(plan.counts),
+        "hosting": {
+            "instances": len(plan.instances),
+            "os_processes": len({r.pid for r in result.instances.values() if r.pid}),
+        },
         "topology": plan.name,
         "scenarios": list(plan.scenarios),
         "terminated": result.terminated,

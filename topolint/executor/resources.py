@@ -23,12 +23,15 @@ import os
 import resource
 from dataclasses import dataclass, field
 
-from topolint.executor.plan import InstancePlan, RunPlan
+from topolint.executor.plan import InstancePlan, RunPlan, host_groups
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
-#: Private memory of one idle child (Python, pyzmq, a context's threads, its stats).
+#: Private memory of one idle child process (Python, pyzmq, a context's threads, its stats).
 CHILD_BASELINE = 16 << 20
+#: Private memory of each further instance hosted in one process (its thread, its context
+#: and that context's two threads, its state and stats buffers).
+HOSTED_BASELINE = 2 << 20
 #: Private memory of the supervisor (the analyzer, the plan, the report).
 SUPERVISOR_BASELINE = 96 << 20
 #: libzmq's memory per queued message beyond its payload (msg_t, pipe slot, allocator).
@@ -139,7 +142,12 @@ def check_files(plan: RunPlan) -> list[str]:
     :class:`ResourceError` when the hard ``RLIMIT_NOFILE`` is too low."""
     peers = _sync_peers(plan)
     tcp = sum(1 for e in plan.endpoints if e.transport == "tcp")
-    need = {i.name: child_files(i, peers.get(i.name, 0)) for i in plan.instances}
+    per = {i.name: child_files(i, peers.get(i.name, 0)) for i in plan.instances}
+    need: dict[str, int] = {}
+    for group in host_groups(plan):  # instances hosted together share the process's files
+        names = [plan.instances[i].name for i in group]
+        worst_of = max(names, key=lambda k: per[k])
+        need[worst_of] = sum(per[n] for n in names)
     supervisor = SUPERVISOR_FILES + 2 * len(plan.instances) + tcp
     worst = max(need, key=lambda k: need[k]) if need else ""
     most = max([supervisor, *need.values()])
@@ -251,7 +259,12 @@ def static_memory(plan: RunPlan) -> MemoryBound:
         deliveries += flow * PER_DELIVERY
         terms.append((f"{c.sender} -> {c.receiver}", nbytes))
     terms.sort(key=lambda t: -t[1])
-    baseline = SUPERVISOR_BASELINE + CHILD_BASELINE * len(plan.instances)
+    groups = host_groups(plan)
+    baseline = (
+        SUPERVISOR_BASELINE
+        + CHILD_BASELINE * len(groups)
+        + HOSTED_BASELINE * (len(plan.instances) - len(groups))
+    )
     total = queues + deliveries + baseline
     return MemoryBound(total, queues, baseline, deliveries, terms[:3], unbounded)
 

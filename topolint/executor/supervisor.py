@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import errno
 import json
+import math
 import os
 import shutil
 import signal
@@ -29,13 +30,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from topolint.executor import resources, workdir
-from topolint.executor.plan import InstancePlan, RunPlan
+from topolint.executor.plan import RunPlan, host_groups
 from topolint.executor.resources import ResourceError
 
 CHILD = Path(__file__).with_name("child.py")
@@ -113,19 +115,22 @@ class _Interrupted(BaseException):
 
 
 class _StatsReader:
+    """Reads the new lines of one instance's stats file; keeps it open once it exists."""
+
     def __init__(self, path: str) -> None:
         self.path = path
-        self.offset = 0
         self.buf = b""
+        self.f: Any = None
 
     def read(self) -> list[dict[str, Any]]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
+        if self.f is None:
+            try:
+                self.f = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+            except FileNotFoundError:
+                return []
+        data = self.f.read()
+        if not data:
             return []
-        self.offset += len(data)
         self.buf += data
         *lines, self.buf = self.buf.split(b"\n")
         out = []
@@ -134,14 +139,25 @@ class _StatsReader:
                 out.append(json.loads(line))
         return out
 
+    def close(self) -> None:
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+
 
 class Supervisor:
     """Runs one plan; use :func:`execute`."""
 
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(
+        self, plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.plan = plan
+        self.progress = progress
+        self._next_progress = 0.0
         self.workdir = ""
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}  # instance -> its OS process
+        self.hosts: list[subprocess.Popen[bytes]] = []  # every OS process, once
+        self.errfile: dict[str, str] = {}
         self.held: list[socket.socket] = []
         self.endpoints: dict[str, str] = {}
         self.results: dict[str, InstanceResult] = {}
@@ -230,6 +246,7 @@ class Supervisor:
             for sd in d["sockets"]:
                 full = f"{inst.name}.{sd['name']}"
                 try:
+                    sd["conflicting_eps"] = [self.endpoints[e] for e in sd["conflicting"]]
                     sd["binds"] = [self.endpoints[e] for e in sd["binds"]]
                     sd["connects"] = [self.endpoints[e] for e in sd["connects"]]
                 except KeyError as e:
@@ -247,19 +264,32 @@ class Supervisor:
                 "stats": os.path.join(self.workdir, f"stats{idx}.jsonl"),
                 "seqdir": seqdir,
                 "release": os.path.join(self.workdir, "release"),
+                "drain": os.path.join(self.workdir, "drain"),
                 "parent": os.getpid(),
             }
 
-    def _spawn(self, inst: InstancePlan, idx: int) -> None:
-        spec = self.specs[inst.name]
-        path = os.path.join(self.workdir, f"spec{idx}.json")
-        Path(path).write_text(json.dumps(spec))
-        err = open(os.path.join(self.workdir, f"stderr{idx}.txt"), "wb")  # noqa: SIM115
+    def _spawn(self, group: list[int]) -> None:
+        """Start one OS process hosting the instances ``group`` (indices)."""
+        insts = [self.plan.instances[i] for i in group]
+        paths = []
+        scale = len(group) if len(group) > 1 else 0
+        for idx, inst in zip(group, insts, strict=True):
+            spec = self.specs[inst.name]
+            if scale:  # many threads in one process: report less often
+                st = spec["settings"] = dict(spec["settings"])
+                st["snapshot_interval"] = max(st["snapshot_interval"], 0.002 * scale)
+                st["heartbeat"] = max(st["heartbeat"], 0.01 * scale)
+            path = os.path.join(self.workdir, f"spec{idx}.json")
+            Path(path).write_text(json.dumps(spec))
+            paths.append(path)
+        err = open(os.path.join(self.workdir, f"stderr{group[0]}.txt"), "wb")  # noqa: SIM115
         self._errfiles.append(err)
         env = dict(os.environ)
         env.pop("PYTHONSTARTUP", None)
+        if scale:
+            env["MALLOC_ARENA_MAX"] = "2"  # one arena per thread would reserve 64 MiB each
         p = subprocess.Popen(
-            [sys.executable, str(CHILD), path],
+            [sys.executable, str(CHILD), *paths],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -268,9 +298,12 @@ class Supervisor:
             cwd=self.workdir,
             env=env,
         )
-        self.procs[inst.name] = p
-        self.readers[inst.name] = _StatsReader(spec["stats"])
-        self.results[inst.name].pid = p.pid
+        self.hosts.append(p)
+        for inst in insts:
+            self.procs[inst.name] = p
+            self.readers[inst.name] = _StatsReader(self.specs[inst.name]["stats"])
+            self.results[inst.name].pid = p.pid
+            self.errfile[inst.name] = f"stderr{group[0]}.txt"
 
     # ------------------------------------------------------------------ signals
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -304,16 +337,86 @@ class Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(p.pid, sig)
 
+    def _ended(self, name: str) -> bool:
+        """Has this instance ended (its process exited, or it reported its exit)?"""
+        latest = self.results[name].latest
+        return self.procs[name].poll() is not None or (
+            bool(latest.get("final")) and latest.get("exit") is not None
+        )
+
+    def _report_progress(self, start: float, stage: str, force: bool = False) -> None:
+        """Hand the progress callback what the run is doing (at most 4 times a second)."""
+        now = time.monotonic()
+        if self.progress is None or (now < self._next_progress and not force):
+            return
+        self._next_progress = now + 0.25
+        up = sent = received = ended = 0
+        for n, r in self.results.items():
+            latest = r.latest
+            if not latest:
+                continue
+            if self._ended(n):
+                ended += 1
+            elif latest.get("phase") not in ("starting",):
+                up += 1
+            sent += sum(latest.get("sent", {}).values())
+            received += sum(sum(v.values()) for v in latest.get("recv", {}).values())
+        with contextlib.suppress(Exception):
+            self.progress(
+                {
+                    "stage": stage,
+                    "elapsed": now - start,
+                    "timeout": self.plan.timeout,
+                    "instances": len(self.plan.instances),
+                    "up": up,
+                    "ended": ended,
+                    "processes": len(self.hosts),
+                    "sent": sent,
+                    "received": received,
+                }
+            )
+
+    def _drain(self, start: float) -> None:
+        """Tell every instance to stop sending and read what is still queued towards it;
+        wait until each reports ``drained-end`` (or ended), at most until the timeout."""
+        Path(self.workdir, "drain").touch()
+        end = start + self.plan.timeout
+        poll_every = max(0.02, len(self.plan.instances) / 3000)
+        while time.monotonic() < end:
+            time.sleep(poll_every)
+            if self._folder_gone():
+                return
+            self._poll_stats()
+            self._report_progress(start, "draining")
+            if all(
+                self._ended(n)
+                or self.results[n].latest.get("phase") in ("drained-end", "closing")
+                or not self.results[n].latest
+                for n in self.procs
+            ):
+                return
+
+    def _source_done(self, name: str) -> bool:
+        """Has source instance ``name`` emitted everything (and its end-of-data)?"""
+        latest = self.results[name].latest
+        inst = self.plan.instance(name)
+        count = inst.behaviour.count
+        return latest.get("phase") in ("closing", "done") or (
+            count is not None and latest.get("emitted", 0) >= count and latest.get("phase") == ""
+        )
+
     def _stop_all(self) -> None:
-        live = {n: p for n, p in self.procs.items() if p.poll() is None}
-        for n, p in live.items():
-            self.results[n].stopped = True
+        for n, p in self.procs.items():
+            if p.poll() is None and not self._ended(n):
+                self.results[n].stopped = True
+        live = [p for p in self.hosts if p.poll() is None]
+        for p in live:
             self._kill_group(p, signal.SIGTERM)
         end = time.monotonic() + self.plan.settings.grace
-        for p in live.values():
+        for p in live:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(max(0.0, end - time.monotonic()))
-        for p in live.values():
+        for p in live:
             if p.poll() is None:
                 self._kill_group(p, signal.SIGKILL)
                 p.wait()
@@ -323,10 +426,10 @@ class Supervisor:
         if self._cleaned:
             return
         self._cleaned = True
-        for p in self.procs.values():
+        for p in self.hosts:
             if p.poll() is None:
                 self._kill_group(p, signal.SIGKILL)
-        for p in self.procs.values():
+        for p in self.hosts:
             with contextlib.suppress(Exception):
                 p.wait(5)
             # the group may hold nothing else, but make sure
@@ -336,6 +439,8 @@ class Supervisor:
         self.held.clear()
         for f in self._errfiles:
             f.close()
+        for reader in self.readers.values():
+            reader.close()
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         with contextlib.suppress(Exception):
@@ -343,13 +448,22 @@ class Supervisor:
 
     def _collect(self) -> None:
         self._poll_stats()
+        stderr: dict[str, str] = {}
         for name, p in self.procs.items():
             r = self.results[name]
-            r.exit_code = p.poll()
-            idx = [i.name for i in self.plan.instances].index(name)
-            with contextlib.suppress(OSError):
-                err = Path(self.workdir, f"stderr{idx}.txt").read_text(errors="replace")
-                r.stderr = err[-2000:]
+            code = p.poll()
+            reported = r.latest.get("exit") if r.latest.get("final") else None
+            # a hosted instance reports its own exit; its process's death is its death
+            r.exit_code = reported if reported is not None and (code or 0) >= 0 else code
+            fname = self.errfile[name]
+            if fname not in stderr:
+                with contextlib.suppress(OSError):
+                    stderr[fname] = Path(self.workdir, fname).read_text(errors="replace")
+            err = stderr.get(fname, "")
+            if len(self.procs) > 1 and sum(1 for q in self.procs.values() if q is p) > 1:
+                mine = [x for x in err.splitlines(keepends=True) if x.startswith(f"[{name}] ")]
+                err = "".join(mine) if mine else ("" if code == 0 else err)
+            r.stderr = err[-2000:]
             files = r.latest.get("seqfiles", {})
             seqdir = self.specs[name]["seqdir"]
             for sock, per in files.items():
@@ -376,11 +490,13 @@ class Supervisor:
             self.stage = "writing the children's specifications"
             self._specs()
             self.stage = "starting the children"
-            for idx, inst in enumerate(plan.instances):
-                self._spawn(inst, idx)
+            for group in host_groups(plan):
+                self._spawn(group)
             start = time.monotonic()
             self.stage = "watching the children"
             reason = self._watch(start, killed_at)
+            if reason == "timeout" or reason.startswith("no progress"):
+                self._drain(start)
         except _Interrupted:
             interrupted = True
             reason = "interrupted"
@@ -443,7 +559,7 @@ class Supervisor:
     def _sample_memory(self) -> bool:
         """Sample the tree's private memory; True if it is above the budget."""
         budget = self.plan.limits.max_memory
-        pids = [p.pid for p in self.procs.values() if p.returncode is None]
+        pids = [p.pid for p in self.hosts if p.returncode is None]
         used = resources.tree_rss(pids)
         self.memory["peak_tree_rss"] = max(self.memory.get("peak_tree_rss", 0), used)
         if budget and used > budget:
@@ -458,7 +574,7 @@ class Supervisor:
     def _watch(self, start: float, killed_at: dict[str, int]) -> str:
         plan = self.plan
         settings = plan.settings
-        deadline = start + plan.timeout
+        deadline = start + plan.timeout - drain_reserve(plan)
         flooders = [i.name for i in plan.instances if any(s.flood for s in i.sockets)]
         stalled = [i.name for i in plan.instances if i.scenario.stall]
         release = Path(self.workdir, "release")
@@ -472,6 +588,9 @@ class Supervisor:
         progress: dict[str, Any] = {}
         last_change = time.monotonic()
         next_sample = 0.0
+        next_poll = 0.0
+        # reading every stats file costs; with many instances read them less often
+        poll_every = max(0.02, len(plan.instances) / 3000)
         while True:
             time.sleep(0.02)
             now = time.monotonic()
@@ -485,8 +604,12 @@ class Supervisor:
                 next_sample = now + MEMORY_SAMPLE
                 if self._sample_memory():
                     return "memory budget exceeded"
+            if now < next_poll:
+                continue
+            next_poll = now + poll_every
             self._poll_stats()
-            exited = {n for n, p in self.procs.items() if p.poll() is not None}
+            self._report_progress(start, "running")
+            exited = {n for n in self.procs if self._ended(n)}
             if len(exited) == len(self.procs):
                 return "all processes finished"
             if now >= deadline:
@@ -532,11 +655,109 @@ class Supervisor:
                 last_change = now
             live = [n for n in self.procs if n not in exited]
             started = all(self.results[n].latest for n in live)
-            timers = any((self.results[n].latest.get("deadline") or 0) > now - 0.05 for n in live)
+            # Once every source has finished, a timeout that only waits (for end-of-data or
+            # a join partner) is no reason to go on: nothing more will come, and what is
+            # still waiting is the evidence.
+            fed = all(n in exited or self._source_done(n) for n in sources)
+            timers = [
+                n
+                for n in live
+                if (self.results[n].latest.get("deadline") or 0) > now - 0.05
+                and not (fed and self.results[n].latest.get("wait_only"))
+            ]
             if started and not timers and now - last_change >= settings.quiet:
                 if stalled and not released:
                     continue
+                waiting = [
+                    n for n in live if (self.results[n].latest.get("deadline") or 0) > now - 0.05
+                ]
+                if fed and sources:
+                    why = "sources finished"
+                    if waiting:
+                        why += f"; {len(waiting)} still waiting out a timeout"
+                    return f"no progress for {settings.quiet:g} s ({why})"
                 return f"no progress for {settings.quiet:g} s (stuck)"
+
+
+#: Sources should be done within this share of --timeout, so that what follows them
+#: (draining, end-of-data, closing) is observed too.
+FIT_SHARE = 0.4
+#: What one source without a rate is assumed to reach under this executor (msg/s), split
+#: between the unpaced sources.
+UNPACED_RATE = 4000.0
+
+
+def fit_counts(plan: RunPlan) -> list[str]:
+    """Lower each source's count so that it finishes within ``FIT_SHARE`` of the timeout.
+
+    A source's pace is the slowest of its ``rate``, its own ``service_time`` and, for every
+    stage downstream of it, that stage's capacity (instances / service time) shared among
+    the source instances feeding it; an unpaced source is assumed to reach
+    ``UNPACED_RATE`` shared among the unpaced sources.  Records ``plan.counts``."""
+    insts = {i.name: i for i in plan.instances}
+    proc = {i.name: i.process or i.name for i in plan.instances}
+    down: dict[str, set[str]] = {}
+    for c in plan.connections:
+        src, dst = c.sender.rpartition(".")[0], c.receiver.rpartition(".")[0]
+        if src in proc and dst in proc and not c.control:
+            down.setdefault(proc[src], set()).add(proc[dst])
+    members: dict[str, list[str]] = {}
+    for i in plan.instances:
+        members.setdefault(proc[i.name], []).append(i.name)
+    sources = [i for i in plan.instances if i.behaviour.kind == "source"]
+
+    def reach(p: str) -> set[str]:
+        seen, todo = set(), [p]
+        while todo:
+            for q in down.get(todo.pop(), ()):
+                if q not in seen:
+                    seen.add(q)
+                    todo.append(q)
+        return seen - {p}
+
+    reached = {proc[i.name]: reach(proc[i.name]) for i in sources}
+    feeding: dict[str, int] = {}
+    for i in sources:
+        for q in reached[proc[i.name]]:
+            feeding[q] = feeding.get(q, 0) + 1
+    unpaced = [i for i in sources if not i.behaviour.rate and not i.behaviour.service_time]
+    startup = 1.0 + 0.01 * len(plan.instances)
+    notes = []
+    for i in sources:
+        b = i.behaviour
+        pace, why = math.inf, ""
+        if b.rate:
+            pace, why = b.rate, f"rate {b.rate:g}/s"
+        if b.service_time and 1 / b.service_time < pace:
+            pace, why = 1 / b.service_time, f"its service time {b.service_time * 1000:g} ms"
+        for q in reached[proc[i.name]]:
+            st = max((insts[m].behaviour.service_time for m in members[q]), default=0.0)
+            if st > 0:
+                cap = len(members[q]) / st / feeding[q]
+                if cap < pace:
+                    pace, why = cap, f"stage {q} ({len(members[q])} x {st * 1000:g} ms, shared)"
+        if math.isinf(pace):
+            pace = max(50.0, UNPACED_RATE / max(1, len(unpaced)))
+            why = f"no rate: assumed {pace:g}/s for an unpaced source here"
+        budget = max(1.0, FIT_SHARE * plan.timeout - startup - b.phase - i.scenario.start_delay)
+        fit = max(1, int(pace * budget))
+        count = b.count if b.count is not None else fit
+        if count > fit:
+            notes.append(
+                f"{i.name}: {count} messages at {pace:g}/s ({why}) would take "
+                f"{count / pace:.0f} s: emitting {fit}, so that the sources finish within "
+                f"{FIT_SHARE:.0%} of the {plan.timeout:g} s timeout (raise --timeout to run more)"
+            )
+            plan.counts[i.name] = {
+                "declared": plan.counts.get(i.name, {}).get("declared", b.count),
+                "run": fit,
+                "why": f"{why}: finish within {FIT_SHARE:.0%} of the timeout",
+            }
+            count = fit
+        b.count = count
+        plan.counts.setdefault(i.name, {"declared": b.count, "run": b.count, "why": "declared"})
+        plan.counts[i.name]["expected_s"] = round(count / pace, 1)
+    return notes
 
 
 def resource_limits() -> tuple[int, int]:
@@ -545,7 +766,13 @@ def resource_limits() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-def execute(plan: RunPlan) -> RunResult:
+def drain_reserve(plan: RunPlan) -> float:
+    """Time kept at the end of ``--timeout`` for the final drain (seconds)."""
+    stall = any(i.scenario.stall for i in plan.instances)
+    return 0.0 if stall else min(2.0, 0.1 * plan.timeout)
+
+
+def execute(plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
     """Run ``plan``; always cleans up.  Raises :class:`PlanError` for an unrunnable plan and
     :class:`~topolint.executor.resources.ResourceError` for one this machine cannot hold
     (open files, memory budget, an unsafe temporary folder, a full disk)."""
@@ -586,7 +813,13 @@ def execute(plan: RunPlan) -> RunResult:
                     + ("no count declared" if b.count is None else f"count {b.count}")
                     + f": emitting {cap} messages (cap)"
                 )
+                plan.counts[inst.name] = {
+                    "declared": b.count,
+                    "run": cap,
+                    "why": f"the cap of {cap} messages per source",
+                }
                 b.count = cap
+    plan.notes.extend(fit_counts(plan))
     plan.notes.extend(resources.realise_options(plan))
     plan.notes.extend(resources.check_files(plan))
     budget = plan.limits.max_memory or resources.default_budget()
@@ -607,6 +840,6 @@ def execute(plan: RunPlan) -> RunResult:
             f"memory budget of {fmt(budget)}: raise the budget with --max-memory SIZE, or "
             "lower HWMs, message sizes or counts"
         )
-    sup = Supervisor(plan)
+    sup = Supervisor(plan, progress)
     sup.memory.update(budget=budget, static_bound=int(bound.total))
     return sup.run()

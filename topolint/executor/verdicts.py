@@ -505,6 +505,146 @@ def _memory_limit(run: Run, instance: str) -> int | None:
     return int(value) if value else None
 
 
+# ---------------------------------------------------------------------------- five more
+def unsynchronized_join(f: Finding, run: Run) -> Verdict | None:
+    if not f.subject:
+        return None
+    rows = [p for p in run.procs(f.subject[0]) if p.get("unsynchronized")]
+    if not rows:
+        return None  # no instance got data on two inputs
+    pairs = sum(p["unsynchronized"]["pairs"] for p in rows)
+    bad = sum(p["unsynchronized"]["mismatched"] for p in rows)
+    ahead = max(p["unsynchronized"]["max_ahead"] for p in rows)
+    if bad:
+        return (
+            CONFIRMED,
+            f"pairing the next message of each input, {bad} of {pairs} pairs combined "
+            f"different keys; one input ran up to {_plural(ahead, 'message')} ahead",
+        )
+    return (
+        NOT_REPRODUCED,
+        f"all {_plural(pairs, 'pair')} of next messages had equal keys (inputs at most "
+        f"{ahead} apart); a slower branch or a lost message would pair wrong ones",
+    )
+
+
+def _conns_of(run: Run, socket_ids: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    ids = set(socket_ids)
+    return [
+        c
+        for c in run.report["connections"]
+        if (process_of(c["sender"]) in ids or process_of(c["receiver"]) in ids)
+        and "note" not in c
+        and not c.get("control")
+    ]
+
+
+def unbounded_queue(f: Finding, run: Run) -> Verdict | None:
+    if not run.measurement:
+        return None  # only a stall shows a queue that never stops growing
+    rows = {p["name"]: p for p in run.report["processes"]}
+    capped: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    blocked: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for c in _conns_of(run, f.subject):
+        inst, _, sock = c["sender"].rpartition(".")
+        flood = (rows.get(inst, {}).get("flood") or {}).get(sock)
+        if not flood:
+            continue
+        (capped if flood.get("capped") else blocked).append((c, flood))
+    if capped:
+        c, fl = capped[0]
+        return (
+            CONFIRMED,
+            f"under the stall {c['sender']} -> {c['receiver']} took {fl['sent']} messages "
+            f"and never pushed back: the flood stopped at its cap of {fl['limit']}, not at a "
+            "high-water mark",
+        )
+    if blocked:
+        c, fl = blocked[0]
+        return (
+            NOT_REPRODUCED,
+            f"under the stall {c['sender']} -> {c['receiver']} pushed back after "
+            f"{fl['sent']} messages",
+        )
+    return None
+
+
+def kernel_buffer_unpinned(f: Finding, run: Run) -> Verdict | None:
+    rows = [
+        c
+        for c in _conns_of(run, f.subject)
+        if c.get("pinned_bound_messages") is not None and c["observed_max_queued"] is not None
+    ]
+    if not rows:
+        return None
+    c = max(rows, key=lambda c: c["observed_max_queued"] - c["pinned_bound_messages"])
+    obs, pinned = c["observed_max_queued"], c["pinned_bound_messages"]
+    if obs > pinned:
+        return (
+            CONFIRMED,
+            f"{c['sender']} -> {c['receiver']} held {obs} messages; with SNDBUF/RCVBUF pinned "
+            f"at the kernel defaults it could hold at most {pinned}: the autotuned kernel "
+            "buffers held the rest",
+        )
+    if not run.measurement:
+        return None  # queues stayed short: nothing was pushed into the kernel buffers
+    return (
+        NOT_REPRODUCED,
+        f"{c['sender']} -> {c['receiver']} held at most {obs} messages under the stall, within "
+        f"the {pinned} that pinned buffers allow",
+    )
+
+
+def synchronized_burst(f: Finding, run: Run) -> Verdict | None:
+    names = {process_of(x).split(".")[0] for x in f.subject}
+    senders = {process_of(x).split(".")[0] for x in f.subject if "." in x}
+    rows = [
+        p
+        for n in sorted(names - senders)
+        for p in run.procs(n)
+        if (p.get("arrivals") or {}).get("messages")
+    ]
+    if not rows:
+        return None
+    p = max(
+        rows, key=lambda r: r["arrivals"]["peak_per_ms"] / max(r["arrivals"]["mean_per_ms"], 1e-9)
+    )
+    a = p["arrivals"]
+    if a["peak_per_ms"] >= 2 and a["peak_per_ms"] >= 2 * a["mean_per_ms"]:
+        return (
+            CONFIRMED,
+            f"{p['name']} received up to {a['peak_per_ms']} messages within one millisecond, "
+            f"against a mean of {a['mean_per_ms']:.3g} per millisecond",
+        )
+    return (
+        NOT_REPRODUCED,
+        f"{p['name']} received at most {a['peak_per_ms']} message(s) per millisecond (mean "
+        f"{a['mean_per_ms']:.3g})",
+    )
+
+
+def endpoint_conflict(f: Finding, run: Run) -> Verdict | None:
+    socks = {process_of(x) for x in f.subject}
+    rows = [p for x in socks for p in run.procs(x.split(".")[0])]
+    if not rows:
+        return None
+    failed = [
+        (p["name"], b)
+        for p in rows
+        for b in p.get("bind_failures") or []
+        if f"{p['process']}.{b['socket']}" in socks
+    ]
+    if failed:
+        name, b = failed[0]
+        return CONFIRMED, f"{name}.{b['socket']} could not bind: {b['error']}"
+    if all(p["state"] in ("never started", "starting") for p in rows):
+        return None
+    return (
+        NOT_REPRODUCED,
+        "every bind succeeded (on ipc the later bind silently takes the path over)",
+    )
+
+
 #: Rules about ending: a stall measurement, stopped on purpose, says nothing about them.
 ENDING = {
     "missing-end-of-data",
@@ -534,7 +674,31 @@ JUDGES: dict[str, Judge] = {
     "silent-drop": silent_drop,
     "overloaded-stage": overloaded_stage,
     "memory-budget-exceeded": memory_budget_exceeded,
+    "unsynchronized-join": unsynchronized_join,
+    "unbounded-queue": unbounded_queue,
+    "kernel-buffer-unpinned": kernel_buffer_unpinned,
+    "synchronized-burst": synchronized_burst,
+    "endpoint-conflict": endpoint_conflict,
 }
+#: Rules whose verdict needs a stall (``--scenario stall=RECEIVER``).
+NEEDS_STALL = {"unbounded-queue", "kernel-buffer-unpinned", "memory-budget-exceeded"}
+
+
+def _why_not(f: Finding, run: Run) -> str:
+    if f.rule not in JUDGES:
+        return "running cannot show it (a property of the declaration, not of traffic)"
+    if run.measurement and f.rule in ENDING:
+        return "a stall run is a measurement, stopped on purpose: it says nothing about ending"
+    if f.rule in NEEDS_STALL and not run.measurement:
+        return "queues fill only when a receiver stops: run again with --scenario stall=RECEIVER"
+    if run.report.get("sources_unfinished"):
+        return (
+            "the run was cut short by --timeout before its sources finished; raise --timeout "
+            "or lower the sources' count"
+        )
+    if run.report["stop_reason"] == "timeout":
+        return "data was still moving when --timeout stopped the run; raise --timeout"
+    return "its subject carried no traffic this run could judge (try a --scenario)"
 
 
 def judge(
@@ -544,6 +708,7 @@ def judge(
     run = Run(report, plan)
     verdicts: list[dict[str, Any]] = []
     skipped: set[str] = set()
+    reasons: list[dict[str, Any]] = report.setdefault("not_exercised_findings", [])
     for f in findings:
         fn = JUDGES.get(f.rule)
         if run.measurement and f.rule in ENDING:
@@ -551,6 +716,16 @@ def judge(
         v = fn(f, run) if fn else None
         if v is None:
             skipped.add(f.rule)
+            reasons.append(
+                {
+                    "rule": f.rule,
+                    "subject": ", ".join(f.subject) or f.element,
+                    "exercisable": f.rule in JUDGES,
+                    "reason": _why_not(f, run),
+                    "file": f.file,
+                    "line": f.line,
+                }
+            )
             continue
         status, evidence = v
         verdicts.append(
