@@ -125,6 +125,7 @@ class Memory:
         "limit",
         "name",
         "parked",
+        "shm",
         "unbounded",
         "unknown",
     )
@@ -133,6 +134,7 @@ class Memory:
         self.name = name
         self.limit = limit
         self.hwm = self.batch = self.kernel = self.parked = 0
+        self.shm = 0  # FairMQ shared-memory segments (hosts only)
         self.unknown = 0  # shares whose message size is unknown
         self.unbounded = 0  # shares without a high-water mark
         self.autotuned = 0  # shares whose kernel buffer is left to TCP autotuning
@@ -141,8 +143,12 @@ class Memory:
 
     @property
     def parts(self) -> dict[str, int]:
-        """Bytes by component: ``hwm``, ``batch``, ``kernel``, ``parked``."""
-        return {"hwm": self.hwm, "batch": self.batch, "kernel": self.kernel, "parked": self.parked}
+        """Bytes by component: ``hwm``, ``batch``, ``kernel``, ``parked`` (and ``shm``, the
+        shared-memory segments of FairMQ shmem transports, on hosts that have them)."""
+        parts = {"hwm": self.hwm, "batch": self.batch, "kernel": self.kernel, "parked": self.parked}
+        if self.shm:
+            parts["shm"] = self.shm
+        return parts
 
     def add(self, share: Share) -> None:
         self.count += 1
@@ -181,7 +187,7 @@ class Memory:
     @property
     def known_bytes(self) -> int:
         """Bytes counted so far (a lower bound of the bound when some are unknown)."""
-        return self.hwm + self.batch + self.kernel + self.parked
+        return self.hwm + self.batch + self.kernel + self.parked + self.shm
 
     @property
     def bytes(self) -> int | None:
@@ -202,6 +208,7 @@ class Memory:
             "batch_bytes": self.batch,
             "kernel_bytes": self.kernel,
             "parked_bytes": self.parked,
+            **({"shm_segment_bytes": self.shm} if self.shm else {}),
             "unknown_size_connections": self.unknown,
             "unbounded_connections": self.unbounded,
             "autotuned_kernel_buffers": self.autotuned,
@@ -880,6 +887,7 @@ def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
             h.limit = None if p.memory_limit is None else h.limit + p.memory_limit
     for name in procs:
         processes.setdefault(name, Memory(name, limit=procs[name].memory_limit))
+    _add_shm_segments(topology, hosts)
     return Analysis(
         topology,
         wiring,
@@ -894,6 +902,20 @@ def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
         hosts,
         by_instance,
     )
+
+
+def _add_shm_segments(topology: Topology, hosts: dict[str, Memory]) -> None:
+    """A host running FairMQ shmem sockets holds its session's shared-memory segment, where
+    every shmem payload lives (the queues hold descriptors): FairMQ's default size, or
+    ``--var shm-segment-size=SIZE``.  One segment per host (one session assumed)."""
+    from topolint.units import parse_size
+
+    raw = topology.variables.get("shm-segment-size")
+    size = parse_size(raw) if raw is not None else SHM_SEGMENT_DEFAULT
+    for p in topology.processes.values():
+        h = hosts.get(p.host)
+        if h is not None and any(s.transport == "shmem" for s in p.sockets.values()):
+            h.shm = size
 
 
 def _worse(a: Memory, b: Memory) -> bool:
@@ -943,7 +965,13 @@ def memory_summary(m: Memory) -> str:
         notes.append(f"message size unknown at {_ends(m.unknown)}")
     else:
         head = fmt_bytes(m.known_bytes)
-    names = {"hwm": "HWM", "batch": "batches", "kernel": "kernel", "parked": "parked"}
+    names = {
+        "hwm": "HWM",
+        "batch": "batches",
+        "kernel": "kernel",
+        "parked": "parked",
+        "shm": "shared-memory segment",
+    }
     parts = [f"{names[k]} {fmt_bytes(v)}" for k, v in m.parts.items() if v] + notes
     return f"{head} ({', '.join(parts)})" if parts else head
 
