@@ -13,6 +13,8 @@ import pytest
 from topolint.engine import Settings, load, loads, run_rules
 from topolint.errors import UsageError
 from topolint.render import (
+    BLUE,
+    ORANGE,
     RED,
     build_diagram,
     render_file,
@@ -40,10 +42,15 @@ def _svg_texts(data: str | bytes) -> list[str]:
     return [t.text or "" for t in root.iter(f"{SVG}text")]
 
 
-def _diagram(path: Path, findings: bool = True):
+def _diagram(path: Path, findings: bool = True, merge: bool | None = None):
     topo = load(path, use_environ=False)
     found = run_rules(topo, Settings(use_environ=False)) if findings else []
-    return topo, build_diagram(topo, found)
+    return topo, build_diagram(topo, found, merge=merge)
+
+
+def _members(d) -> set[str]:
+    """Every process drawn: a box's own name or the processes merged into it."""
+    return {m for n in d.nodes.values() if n.kind == "process" for m in (n.members or [n.id])}
 
 
 @pytest.mark.parametrize("path", TALK, ids=lambda p: p.stem)
@@ -53,24 +60,30 @@ def test_every_talk_example_renders_in_all_formats(path: Path, tmp_path: Path) -
         out = tmp_path / f"{path.stem}.{ext}"
         render_file(path, out, findings=True, variables={})
         assert out.stat().st_size > 0, ext
-    # DOT: Graphviz reads it back with one node per process (replicas collapsed)
+    # DOT: Graphviz reads it back with one node per process (replicas collapsed), or, on a
+    # large topology, per group of similar processes merged
+    _, d = _diagram(path, findings=False)
+    assert _members(d) == set(topo.processes)
     g = pygraphviz.AGraph(string=(tmp_path / f"{path.stem}.dot").read_text())
     assert g.graph_attr["rankdir"] == "LR"
-    processes = {n for n in g.nodes() if n in topo.processes}
-    assert processes == set(topo.processes)
-    # SVG: well-formed, names every process
+    assert {n for n in g.nodes() if not n.startswith("__")} == set(d.nodes)
+    assert "legend" in g.get_node("__legend__").attr["label"]
+    # SVG: well-formed, names every box
     texts = " ".join(_svg_texts((tmp_path / f"{path.stem}.svg").read_bytes()))
-    for name in topo.processes:
-        assert name in texts
+    for n in d.nodes.values():
+        assert (n.members or [n.name])[0] in texts
     # PNG: a real image of some size
     width, height = _png_size((tmp_path / f"{path.stem}.png").read_bytes())
     assert width > 100 and height > 30
     # Mermaid: a left-to-right flowchart with one node per process
     mmd = (tmp_path / f"{path.stem}.mmd").read_text()
-    assert "\nflowchart LR\n" in mmd
-    for name in topo.processes:
+    assert "\nflowchart LR\n" in mmd and "  legend>" in mmd
+    for n in d.nodes.values():
+        if n.kind != "process":
+            continue
+        name = (n.members or [n.name])[0]
         assert re.search(rf'\("{re.escape(name)}( ×\d+)?(<br/>|")', mmd) or re.search(
-            rf'\[\["{re.escape(name)} ×\d+', mmd
+            rf'\[\["{re.escape(name)}( ×\d+| …)', mmd
         ), name
 
 
@@ -108,11 +121,11 @@ def test_findings_are_red_with_rule_names_and_can_be_left_out(tmp_path: Path) ->
     render_file(path, dot, findings=True, variables={})
     g = pygraphviz.AGraph(string=dot.read_text())
     edge = g.get_edge("a", "b")
-    assert edge.attr["color"] == RED
-    assert "end-of-data-load-balanced" in edge.attr["label"]
+    assert edge.attr["color"] == RED  # an error
+    assert "✖ end-of-data-load-balanced" in edge.attr["label"]
     assert "load-balances" in edge.attr["tooltip"]  # the finding's message, for SVG hovers
     node = g.get_node("a")
-    assert node.attr["color"] == RED and "no-end-timeout" in node.attr["label"]
+    assert node.attr["color"] == ORANGE and "⚠ no-end-timeout" in node.attr["label"]  # a warning
     # The same in SVG and Mermaid
     svg = tmp_path / "f.svg"
     render_file(path, svg, findings=True, variables={})
@@ -120,11 +133,14 @@ def test_findings_are_red_with_rule_names_and_can_be_left_out(tmp_path: Path) ->
     mmd = tmp_path / "f.mmd"
     render_file(path, mmd, findings=True, variables={})
     text = mmd.read_text()
-    assert "⚠ end-of-data-load-balanced" in text
+    assert "✖ end-of-data-load-balanced" in text
     assert re.search(r"linkStyle \d+(,\d+)* stroke:#d62728", text)
-    # --no-findings: nothing red
+    # --no-findings: no finding drawn (the legend still explains the colours)
     render_file(path, dot, findings=False, variables={})
-    assert RED not in dot.read_text() and "⚠" not in dot.read_text()
+    g = pygraphviz.AGraph(string=dot.read_text())
+    drawn = [x.attr.get("color") for x in [*g.nodes(), *g.edges()] if x != "__legend__"]
+    assert not {RED, ORANGE, BLUE} & set(drawn)
+    assert "⚠ no-end-timeout" not in dot.read_text()
 
 
 def test_unresolved_peers_are_dashed() -> None:
@@ -200,10 +216,11 @@ def test_a_90_process_job_stays_readable(tmp_path: Path) -> None:
     src.write_text(big_topology())
     topo = load(src, use_environ=False)
     assert len(topo.processes) == 90
-    d = build_diagram(topo, run_rules(topo, Settings(use_environ=False)))
-    assert d.compact  # one-line edge labels
+    found = run_rules(topo, Settings(use_environ=False))
+    # unmerged (merge=False): one-line labels, fan-ins labelled once
+    d = build_diagram(topo, found, merge=False)
+    assert d.compact
     labels = d.edge_labels()
-    # 40 readouts fan into 4 builders: one labelled edge per builder, the rest bare
     into_builders = [
         lab for e, lab in zip(d.edges, labels, strict=True) if e.head.startswith("eb-")
     ]
@@ -211,6 +228,14 @@ def test_a_90_process_job_stays_readable(tmp_path: Path) -> None:
     assert sum(1 for lab in into_builders if lab) == 4
     assert all("(10 alike)" in " ".join(lab) for lab in into_builders if lab)
     assert all(len(lab) <= 4 for lab in labels)
+    # by default numbered siblings of one shape are merged: 90 processes, 12 boxes
+    d = build_diagram(topo, found)
+    assert _members(d) == set(topo.processes)
+    assert len(d.nodes) <= 12
+    readouts = d.nodes["readout-#"]
+    assert readouts.members[0] == "readout-00" and readouts.members[-1] == "readout-39"
+    assert readouts.title == "readout-00 … readout-39\n40 processes"
+    assert d.nodes["track-#"].title == "track-0 … track-3\n4 processes ×8 each"
     g = pygraphviz.AGraph(string=to_dot(d))
     assert {s.name for s in g.subgraphs()} == {
         "cluster_daq",
@@ -221,7 +246,102 @@ def test_a_90_process_job_stays_readable(tmp_path: Path) -> None:
     png = render_topology(topo, "png")
     assert isinstance(png, bytes)
     width, height = _png_size(png)
-    assert width < 6000 and height < 6000  # laid out left to right, not a 90-node line
+    assert width < 6000 and height < 3000  # laid out left to right, not a 90-node line
+
+
+def test_merged_edges_carry_their_counts() -> None:
+    topo, d = _diagram(FIXTURES / "talk" / "reconstruction.yaml")
+    assert sum(p.replicas for p in topo.processes.values()) == 89  # instances
+    assert len(topo.processes) == 50 and len(d.nodes) <= 12
+    edges = {(e.tail, e.head, e.sender_socket): e for e in d.edges}
+    # 13 readouts, each pushing to its 4 clusterer replicas: one edge, 52 connections
+    e = edges[("readout#", "cluster#", "out")]
+    assert (e.count, e.merged) == (52, 13)
+    label = "\n".join(e.label(d.compact))
+    assert "PUSH→PULL ×52 (13 pairs)" in label
+    # a finding on every one of the 13 pairs: one mark, counted
+    assert [m.text for m in e.marks] == ["✖ end-of-data-load-balanced ×13"]
+    # the clusterers' 52 instances ask conditions: REQ↔ROUTER, both ways
+    cond = edges[("cluster#", "conditions", "cond")]
+    assert cond.count == 52 and cond.bidirectional
+    dot = to_dot(d)
+    assert "out→in · PUSH→PULL ×52 (13 pairs)" in dot
+    assert '"merged: cluster0, cluster1, cluster2' in dot  # the members, as a tooltip
+    # the owners det0-team … det12-team become one cluster
+    assert "owner: det0-team … det12-team" in dot
+    # merge=False draws every process
+    _, full = _diagram(FIXTURES / "talk" / "reconstruction.yaml", merge=False)
+    assert set(full.nodes) == set(topo.processes)
+
+
+def test_legend_and_distinct_severity_styles() -> None:
+    from topolint.findings import Finding, Severity
+
+    topo = load(FIXTURES / "talk" / "pipeline.yaml", use_environ=False)
+
+    def finding(rule: str, process: str, severity: str) -> Finding:
+        return Finding(rule, "TL999", Severity(severity), "m", topo.file, 7, 3, subject=(process,))
+
+    found = [finding("e-rule", "a", "error"), finding("w-rule", "b", "warning")]
+    found.append(finding("i-rule", "c", "info"))
+    g = pygraphviz.AGraph(string=to_dot(build_diagram(topo, found)))
+    styles = {
+        name: (g.get_node(name).attr["color"], g.get_node(name).attr["penwidth"])
+        for name in ("a", "b", "c")
+    }
+    assert len(set(styles.values())) == 3  # colour and width differ per severity
+    assert styles["a"][0] == RED and styles["b"][0] == ORANGE and styles["c"][0] == BLUE
+    assert "✖ e-rule" in g.get_node("a").attr["label"]
+    assert "⚠ w-rule" in g.get_node("b").attr["label"]
+    assert "ℹ i-rule" in g.get_node("c").attr["label"]
+    legend = g.get_node("__legend__").attr["label"]
+    for word in ("legend", "error", "warning", "info", "replicas", "unresolved", "queue bound"):
+        assert word in legend, word
+    assert RED in legend and ORANGE in legend and BLUE in legend
+    mmd = to_mermaid(build_diagram(topo, found))
+    assert "  legend>" in mmd
+    for cls in ("error", "warning", "info"):
+        assert f"  classDef {cls} " in mmd
+
+
+def test_infos_are_hidden_unless_asked_for() -> None:
+    topo = load(FIXTURES / "talk" / "pipeline-fanout.yaml", use_environ=False)
+    found = run_rules(topo, Settings(use_environ=False))
+    infos = [f for f in found if f.severity.value == "info"]
+    assert infos  # the example has some
+    dot = render_topology(topo, "dot", found)
+    assert isinstance(dot, str)
+    assert not re.search(r"ℹ [a-z]+(-[a-z]+)+", dot)
+    assert f"{len(infos)} hidden: --show-info" in dot
+    shown = render_topology(topo, "dot", found, show_info=True)
+    assert isinstance(shown, str)
+    assert f"ℹ {infos[0].rule}" in shown and BLUE in shown
+
+
+def test_rendering_is_stable_and_clusters_sorted(tmp_path: Path) -> None:
+    for name in ("reconstruction.yaml", "prod01.yaml"):
+        path = FIXTURES / "talk" / name
+        first, second = tmp_path / "1.dot", tmp_path / "2.dot"
+        render_file(path, first, findings=True, variables={})
+        render_file(path, second, findings=True, variables={})
+        assert first.read_text() == second.read_text()
+        labels = re.findall(r'label="owner: ([^"]+)"', first.read_text())
+        assert labels == sorted(labels) and len(labels) >= 2
+    # declared in reverse order: still drawn in sorted order
+    topo = loads(
+        """
+topolint: 1
+name: order
+runs: continuous
+processes:
+  z: {owner: zeta, sockets: {out: {type: push, bind: "tcp://127.0.0.1:7000"}}}
+  a: {owner: alpha, sockets: {in: {type: pull, connect: z.out}}}
+  m: {sockets: {in: {type: pull, connect: z.out}}}
+""",
+        "order.yaml",
+    )
+    dot = to_dot(build_diagram(topo))
+    assert dot.index("cluster_alpha") < dot.index("cluster_zeta")
 
 
 def test_findings_without_a_drawn_subject() -> None:
@@ -264,7 +384,10 @@ def test_cli_render(tmp_path: Path) -> None:
     assert any("b ×3" in t for t in _svg_texts((tmp_path / "p.svg").read_bytes()))
     r = run_cli("render", str(src), "-o", str(tmp_path / "p.mmd"), "--no-findings")
     assert r.returncode == 0, r.stderr
-    assert "⚠" not in (tmp_path / "p.mmd").read_text()
+    assert "⚠ no-end-timeout" not in (tmp_path / "p.mmd").read_text()
+    r = run_cli("render", str(src), "-o", str(tmp_path / "i.dot"), "--show-info")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"ℹ [a-z]+(-[a-z]+)+", (tmp_path / "i.dot").read_text())  # infos drawn
     r = run_cli("render", str(src), "-o", str(tmp_path / "p.jpeg"))
     assert r.returncode == 2
     assert "cannot render to 'p.jpeg'" in r.stderr and "Traceback" not in r.stderr

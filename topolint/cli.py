@@ -302,12 +302,13 @@ def analyze(
     help="Output file: .svg, .png, .dot or .mmd.",
 )
 @click.option("--findings/--no-findings", default=True, help="Highlight findings.")
+@click.option("--show-info", is_flag=True, help="Draw info findings too (hidden by default).")
 @_var_option()
-def render(path: Path, output: Path, findings: bool, var: tuple[str, ...]) -> None:
-    """Draw the topology (owners as clusters, findings in red)."""
+def render(path: Path, output: Path, findings: bool, show_info: bool, var: tuple[str, ...]) -> None:
+    """Draw the topology (owners as clusters, a legend, findings by severity)."""
     from topolint.render import render_file
 
-    render_file(path, output, findings=findings, variables=_variables(var))
+    render_file(path, output, findings=findings, variables=_variables(var), show_info=show_info)
     click.echo(f"wrote {output}")
 
 

@@ -1,12 +1,19 @@
 """``topolint render``: draw a topology as SVG, PNG, Graphviz DOT or Mermaid.
 
 One picture for a design review: processes are boxes (replicas drawn once, as
-``worker ×3``), grouped in a cluster per owner; every edge is one socket pair, labelled with
-its socket names, socket types, high-water marks and worst-case queue bound (from
-:mod:`topolint.analysis`).  Instance-level connections collapse to one edge with a count.
-Unresolved peers are dashed, end-of-data-only control connections dotted; findings are red,
-with their rule names on the element they concern.  Findings that name no drawn element are
-listed in a note.
+``worker ×3``), grouped in a cluster per owner (clusters sorted by owner); every edge is one
+socket pair, labelled with its socket names, socket types, high-water marks and worst-case
+queue bound (from :mod:`topolint.analysis`).  Instance-level connections collapse to one
+edge with a count.  Unresolved peers are dashed, end-of-data-only control connections
+dotted.  Findings carry their rule names on the element they concern, in one style per
+severity (errors red and thick with ✖, warnings orange with ⚠, infos blue and thin with ℹ;
+infos are left out unless asked for); a legend explains it all.  Findings that name no
+drawn element are listed in a note.
+
+On a large topology (more than :data:`COMPACT_ABOVE` processes) numbered siblings of the
+same shape (``readout0`` … ``readout12``: the same sockets, replicas and message types) are
+merged into one box with their count, and parallel edges between two boxes into one edge
+whose label counts the connections, so a 90-process job reads at a glance.
 
 DOT and Mermaid text are written without Graphviz; SVG and PNG are laid out by Graphviz
 through pygraphviz (its wheel bundles Graphviz), imported only when needed.
@@ -25,9 +32,14 @@ from topolint.graph import Connection, TopologyGraph, build_graph
 from topolint.model import Topology
 
 FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}
-RED = "#d62728"
-ORANGE = "#c06000"  # info findings: shown, less loud
+RED = "#d62728"  # errors
+ORANGE = "#d97800"  # warnings
+BLUE = "#1f77b4"  # infos: shown only when asked for, least loud
 GREY = "#7f7f7f"
+#: Per severity rank (error 2, warning 1, info 0): colour, line width, sign.
+SEVERITY_STYLE = {2: (RED, "2.5", "✖"), 1: (ORANGE, "2", "⚠"), 0: (BLUE, "1.2", "ℹ")}
+#: Numbered siblings merged into one box when at least this many share a shape.
+MERGE_AT_LEAST = 3
 #: Above this many drawn process nodes, edge labels shrink to one line.
 COMPACT_ABOVE = 30
 MAX_NOTES = 12
@@ -46,17 +58,29 @@ class Mark:
     sockets: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
+    #: How many merged processes (or edges) this rule hit, when merged.
+    hits: int = 1
+
     @property
     def text(self) -> str:
-        sign = "⚠" if self.severity.rank > 0 else "ℹ"
+        sign = _sign(self.severity)
         where = f" ({', '.join(self.sockets)})" if self.sockets else ""
-        return f"{sign} {self.rule}{where}"
+        times = f" ×{self.hits}" if self.hits > 1 else ""
+        return f"{sign} {self.rule}{where}{times}"
+
+
+def _sign(severity: Severity) -> str:
+    return SEVERITY_STYLE[max(0, min(2, severity.rank))][2]
+
+
+def _worst(marks: list[Mark]) -> int | None:
+    """The highest severity rank among ``marks`` (None: no marks)."""
+    return max((max(0, min(2, m.severity.rank)) for m in marks), default=None)
 
 
 def _color(marks: list[Mark]) -> str | None:
-    if not marks:
-        return None
-    return RED if any(m.severity.rank > 0 for m in marks) else ORANGE
+    rank = _worst(marks)
+    return None if rank is None else SEVERITY_STYLE[rank][0]
 
 
 @dataclass
@@ -70,9 +94,16 @@ class Node:
     replicas: int = 1
     details: str = ""
     marks: list[Mark] = field(default_factory=list)
+    #: The processes merged into this box (empty: just this one).
+    members: list[str] = field(default_factory=list)
+    #: Owners of the merged processes, when they differ.
+    owners: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
+        if len(self.members) > 1:
+            each = f" ×{self.replicas} each" if self.replicas > 1 else ""
+            return f"{self.members[0]} … {self.members[-1]}\n{len(self.members)} processes{each}"
         return f"{self.name} ×{self.replicas}" if self.replicas > 1 else self.name
 
 
@@ -94,11 +125,15 @@ class Edge:
     mismatch: bool = False
     bidirectional: bool = False
     marks: list[Mark] = field(default_factory=list)
+    #: How many socket-pair edges were merged into this one (:func:`fold`).
+    merged: int = 1
 
     def label(self, compact: bool) -> list[str]:
         arrow = "↔" if self.bidirectional else "→"
         types = arrow.join(t.upper() for t in (self.sender_type, self.receiver_type) if t)
         count = f" ×{self.count}" if self.count > 1 else ""
+        if self.merged > 1:
+            count += f" ({self.merged} pairs)"
         if compact:
             line = " ".join(x for x in (types + count, self.bound) if x)
             return [line, *(m.text for m in self.marks)]
@@ -118,6 +153,8 @@ class Diagram:
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Info findings left out of the picture (``--show-info`` draws them).
+    hidden_infos: int = 0
 
     @property
     def compact(self) -> bool:
@@ -148,11 +185,12 @@ class Diagram:
         return shown
 
     def clusters(self) -> dict[str | None, list[Node]]:
-        """Nodes by owner (``None``: no owner), in declaration order."""
+        """Nodes by owner (``None``: no owner, last), owners sorted; nodes in declaration
+        order within an owner."""
         out: dict[str | None, list[Node]] = {}
         for n in self.nodes.values():
             out.setdefault(n.owner, []).append(n)
-        return out
+        return {k: out[k] for k in sorted(out, key=lambda o: (o is None, o or ""))}
 
 
 # --------------------------------------------------------------------------------------
@@ -221,9 +259,17 @@ def _process_of(wiring: TopologyGraph, node: str) -> str:
 
 
 def build_diagram(
-    topo: Topology, findings: Iterable[Finding] = (), wiring: TopologyGraph | None = None
+    topo: Topology,
+    findings: Iterable[Finding] = (),
+    wiring: TopologyGraph | None = None,
+    *,
+    merge: bool | None = None,
 ) -> Diagram:
-    """The diagram of ``topo``, with ``findings`` attached to nodes and edges."""
+    """The diagram of ``topo``, with ``findings`` attached to nodes and edges.
+
+    ``merge``: merge numbered siblings of one shape and their parallel edges (:func:`fold`);
+    None (default) merges when there are more than :data:`COMPACT_ABOVE` processes.
+    """
     wiring = wiring or build_graph(topo)
     d = Diagram(topo.name)
     for p in topo.processes.values():
@@ -266,6 +312,10 @@ def build_diagram(
         e.bidirectional = key in replies
     d.edges = list(edges.values())
     _attach(d, topo, findings)
+    if merge is None:
+        merge = len(topo.processes) > COMPACT_ABOVE
+    if merge:
+        fold(d, topo)
     return d
 
 
@@ -333,7 +383,7 @@ def _attach(d: Diagram, topo: Topology, findings: Iterable[Finding]) -> None:
         if not hit:
             unmapped.append(f)
     for f in unmapped[:MAX_NOTES]:
-        sign = "⚠" if f.severity.rank > 0 else "ℹ"
+        sign = _sign(f.severity)
         where = f"line {f.line}" + (f", {f.element}" if f.element else "")
         d.notes.append(f"{sign} {f.rule} ({where})")
     if len(unmapped) > MAX_NOTES:
@@ -342,6 +392,132 @@ def _attach(d: Diagram, topo: Topology, findings: Iterable[Finding]) -> None:
         n.marks.sort(key=lambda m: (-m.severity.rank, m.rule))
     for e in d.edges:
         e.marks.sort(key=lambda m: (-m.severity.rank, m.rule))
+
+
+# --------------------------------------------------------------------------------------
+# Merging on large topologies
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _family(name: str) -> str:
+    """``readout12`` -> ``readout#``; ``qa-0-3`` -> ``qa-#-#``."""
+    return _DIGITS.sub("#", name)
+
+
+def _natural(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key: ``readout2`` before ``readout10``."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in re.split(r"([0-9]+)", name)
+        if part
+    )
+
+
+def _shape(topo: Topology, name: str) -> tuple[object, ...]:
+    p = topo.processes[name]
+    sockets = tuple(
+        sorted((s.name, s.type, s.sends or "", s.receives or "") for s in p.sockets.values())
+    )
+    return (_family(name), p.replicas, sockets, _family(p.owner or ""))
+
+
+def _merge_marks(groups: Iterable[list[Mark]]) -> list[Mark]:
+    """One mark per rule over several elements' marks; ``hits`` counts the elements."""
+    out: dict[str, Mark] = {}
+    for marks in groups:
+        for m in marks:
+            merged = out.get(m.rule)
+            if merged is None:
+                out[m.rule] = Mark(m.rule, m.severity, list(m.sockets), list(m.messages), 0)
+                merged = out[m.rule]
+            else:
+                if m.severity.rank > merged.severity.rank:
+                    merged.severity = m.severity
+                merged.sockets += [x for x in m.sockets if x not in merged.sockets]
+                merged.messages += m.messages
+            merged.hits += max(1, m.hits)
+    return sorted(out.values(), key=lambda m: (-m.severity.rank, m.rule))
+
+
+def _same(values: Iterable[str]) -> str:
+    distinct = set(values)
+    return distinct.pop() if len(distinct) == 1 else ""
+
+
+def fold(d: Diagram, topo: Topology) -> None:
+    """Merge numbered siblings of one shape into one box, and parallel edges into one.
+
+    Siblings: at least :data:`MERGE_AT_LEAST` processes whose names differ only in their
+    numbers and that have the same replicas, sockets (name, type, message types) and owner
+    pattern (``det0-team`` … ``det12-team``).  The merged box lists the first and last name
+    and the count; merged edges add up their connections and keep one label.
+    """
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for n in d.nodes.values():
+        if n.kind == "process" and _family(n.name) != n.name:
+            groups.setdefault(_shape(topo, n.name), []).append(n.name)
+    rename: dict[str, str] = {}
+    nodes: dict[str, Node] = {}
+    for n in list(d.nodes.values()):
+        if n.id in rename:
+            continue
+        shape = _shape(topo, n.name) if n.kind == "process" else None
+        members = groups.get(shape, []) if shape is not None else []
+        if len(members) < MERGE_AT_LEAST:
+            nodes[n.id] = n
+            continue
+        members = sorted(members, key=_natural)
+        parts = [d.nodes[m] for m in members]
+        owners = sorted({p.owner for p in parts if p.owner}, key=_natural)
+        owner = (
+            owners[0] if len(owners) == 1 else (f"{owners[0]} … {owners[-1]}" if owners else None)
+        )
+        nid = _family(n.name)
+        while nid in nodes or nid in d.nodes:
+            nid += "'"
+        nodes[nid] = Node(
+            nid,
+            _family(n.name),
+            "process",
+            owner,
+            n.replicas,
+            _same(p.details for p in parts),
+            _merge_marks(p.marks for p in parts),
+            members=members,
+            owners=owners if len(owners) > 1 else [],
+        )
+        for m in members:
+            rename[m] = nid
+    if not rename:
+        return
+    d.nodes = nodes
+    merged: dict[tuple[object, ...], list[Edge]] = {}
+    for e in d.edges:
+        ends = (rename.get(e.tail, e.tail), rename.get(e.head, e.head))
+        k = (ends[0], e.sender_socket, ends[1], e.receiver_socket, e.unresolved, e.control)
+        merged.setdefault(k, []).append(e)
+    d.edges = []
+    for key, group in merged.items():
+        first = group[0]
+        edge = Edge(
+            str(key[0]),
+            str(key[2]),
+            first.sender_socket,
+            first.receiver_socket,
+            first.sender_type,
+            first.receiver_type,
+            count=sum(e.count for e in group),
+            hwm=_same(e.hwm for e in group),
+            bound=_same(e.bound for e in group),
+            unresolved=first.unresolved,
+            control=first.control,
+            mismatch=any(e.mismatch for e in group),
+            bidirectional=any(e.bidirectional for e in group),
+            marks=_merge_marks(e.marks for e in group),
+            merged=len(group),
+        )
+        d.edges.append(edge)
 
 
 # --------------------------------------------------------------------------------------
@@ -369,6 +545,59 @@ def _cluster_ids(owners: Iterable[str]) -> dict[str, str]:
         used.add(cid)
         out[owner] = cid
     return out
+
+
+def _legend_lines(d: Diagram) -> list[str]:
+    """The legend as plain lines (Mermaid)."""
+    out = ["legend", "box: process; ×N replicas (double border)"]
+    if any(len(n.members) > 1 for n in d.nodes.values()):
+        out.append("a0 … a9: similar processes merged, with their count")
+    out += [
+        "edge: socket types ×connections, hwm snd/rcv, ≤ queue bound",
+        "dashed: unresolved peer; dotted: end-of-data only",
+        "✖ error (red) · ⚠ warning (orange) · ℹ info (blue)",
+    ]
+    if d.hidden_infos:
+        out.append(f"{d.hidden_infos} info findings hidden (--show-info)")
+    return out
+
+
+def _legend(d: Diagram) -> str:
+    """A legend node (an HTML-like table): what boxes, edges, labels and colours mean."""
+
+    def row(sample: str, text: str, color: str = "#404040") -> str:
+        return (
+            f'<TR><TD ALIGN="LEFT"><FONT COLOR="{color}">{sample}</FONT></TD>'
+            f'<TD ALIGN="LEFT">{text}</TD></TR>'
+        )
+
+    ranks = {r for n in d.nodes.values() if (r := _worst(n.marks)) is not None}
+    ranks |= {r for e in d.edges if (r := _worst(e.marks)) is not None}
+    rows = [
+        '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>',
+        row("▭ name", "process"),
+        row("▭ name ×N", "N replicas (double border)"),
+    ]
+    if any(len(n.members) > 1 for n in d.nodes.values()):
+        rows.append(row("▭ a0 … a9", "similar processes merged, with their count"))
+    rows += [
+        row("──▶", "data: socket types ×connections, hwm snd/rcv, ≤ queue bound"),
+        row("╌╌▶", "unresolved peer (dashed, grey)", GREY),
+        row("┈┈▶", "end-of-data control only (dotted)"),
+    ]
+    names = {2: "error", 1: "warning", 0: "info"}
+    for rank in (2, 1, 0):
+        color, _, sign = SEVERITY_STYLE[rank]
+        shown = "" if rank in ranks else " (none)"
+        if rank == 0 and d.hidden_infos:
+            shown = f" ({d.hidden_infos} hidden: --show-info)"
+        rows.append(row(f"{sign} ━━", f"{names[rank]}: rule name on the element{shown}", color))
+    html = '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="1">'
+    html += "".join(rows) + "</TABLE>>"
+    # an HTML-like label is written between < >, not quoted
+    return (
+        f'  "__legend__" [shape=box, style="rounded", color="{GREY}", fontsize="9", label={html}];'
+    )
 
 
 def to_dot(d: Diagram) -> str:
@@ -400,18 +629,22 @@ def to_dot(d: Diagram) -> str:
         if n.kind == "unresolved":
             attrs.update(shape="box", style="dashed,rounded", color=GREY, fontcolor=GREY)
             attrs["tooltip"] = f"unresolved peer {n.name}"
-        if n.replicas > 1:
+        if n.replicas > 1 or len(n.members) > 1:
             attrs["style"] = "rounded,filled"
             attrs["fillcolor"] = "#f0f0f0"
             attrs["peripheries"] = "2"
-        color = _color(n.marks)
-        if color:
-            attrs.update(color=color, fontcolor=color, penwidth="2")
+        if len(n.members) > 1:
+            attrs["tooltip"] = "merged: " + ", ".join(n.members)
+        rank = _worst(n.marks)
+        if rank is not None:
+            color, width, _ = SEVERITY_STYLE[rank]
+            attrs.update(color=color, fontcolor=color, penwidth=width)
             attrs["tooltip"] = "\n".join(msg for m in n.marks for msg in m.messages)
         return f"{indent}{_dot_str(n.id)}{_attrs(**attrs)};"
 
     clusters = d.clusters()
     ids = _cluster_ids(o for o in clusters if o is not None)
+    lines.append(_legend(d))
     for owner, nodes in clusters.items():
         if owner is None:
             continue
@@ -445,9 +678,12 @@ def to_dot(d: Diagram) -> str:
             attrs["penwidth"] = "1.6"
         if len(tails[e.head]) >= HUB_FAN_IN:  # many edges into one hub: keep them quiet
             attrs["color"] = "#a0a0a0"
-        color = _color(e.marks)
-        if color:
-            attrs.update(color=color, fontcolor=color, penwidth="2")
+        rank = _worst(e.marks)
+        if rank is not None:
+            color, width, _ = SEVERITY_STYLE[rank]
+            attrs.update(color=color, fontcolor=color, penwidth=width)
+            if rank == 0 and not styles:
+                attrs["style"] = "dashed"  # an info: visible, not alarming
             attrs["tooltip"] = "\n".join(msg for m in e.marks for msg in m.messages)
         lines.append(f"  {_dot_str(e.tail)} -> {_dot_str(e.head)}{_attrs(**attrs)};")
     if d.notes:
@@ -456,7 +692,7 @@ def to_dot(d: Diagram) -> str:
             + _dot_str("__notes__")
             + _attrs(
                 label="\n".join(["findings not drawn on an element:", *d.notes])
-                if any(n[:1] in ("⚠", "ℹ") for n in d.notes)
+                if any(n[:1] in ("✖", "⚠", "ℹ") for n in d.notes)
                 else "\n".join(d.notes),
                 shape="note",
                 color=RED,
@@ -489,18 +725,17 @@ def to_mermaid(d: Diagram) -> str:
     """The diagram as a Mermaid flowchart (renders in GitHub/GitLab Markdown)."""
     ids = {nid: f"n{i}" for i, nid in enumerate(d.nodes)}
     lines = ["---", f"title: {_mmd_str(d.name)}", "---", "flowchart LR"]
-    red: list[str] = []
-    orange: list[str] = []
+    by_rank: dict[int, list[str]] = {2: [], 1: [], 0: []}
 
     def node_line(n: Node, indent: str) -> str:
         label = [n.title] + ([n.details] if n.details else []) + [m.text for m in n.marks]
         text = _mmd_str("\n".join(label))
-        color = _color(n.marks)
-        if color:
-            (red if color == RED else orange).append(ids[n.id])
+        rank = _worst(n.marks)
+        if rank is not None:
+            by_rank[rank].append(ids[n.id])
         if n.kind == "unresolved":
             return f"{indent}{ids[n.id]}[/{text}/]"
-        if n.replicas > 1:
+        if n.replicas > 1 or len(n.members) > 1:
             return f"{indent}{ids[n.id]}[[{text}]]"
         return f"{indent}{ids[n.id]}({text})"
 
@@ -512,7 +747,7 @@ def to_mermaid(d: Diagram) -> str:
         lines += [node_line(n, "    ") for n in nodes]
         lines.append("  end")
     lines += [node_line(n, "  ") for n in clusters.get(None, [])]
-    links: list[tuple[int, str]] = []
+    links: list[tuple[int, int]] = []
     for i, (e, shown) in enumerate(zip(d.edges, d.edge_labels(), strict=True)):
         label = f"|{_mmd_str(chr(10).join(shown))}|" if shown else ""
         if e.unresolved or e.control:
@@ -522,27 +757,33 @@ def to_mermaid(d: Diagram) -> str:
         else:
             arrow = "<-->" if e.bidirectional else "-->"
         lines.append(f"  {ids[e.tail]} {arrow}{label} {ids[e.head]}")
-        color = _color(e.marks)
-        if color:
-            links.append((i, color))
+        rank = _worst(e.marks)
+        if rank is not None:
+            links.append((i, rank))
     if d.notes:
         lines.append(f"  notes>{_mmd_str(chr(10).join(d.notes))}]")
-        red.append("notes")
-    lines.append(f"  classDef finding stroke:{RED},stroke-width:2px,color:{RED}")
-    lines.append(f"  classDef info stroke:{ORANGE},stroke-width:2px,color:{ORANGE}")
+        by_rank[2].append("notes")
+    lines.append(f"  legend>{_mmd_str(chr(10).join(_legend_lines(d)))}]")
+    classes = {2: "error", 1: "warning", 0: "info"}
+    for rank, name in classes.items():
+        color, width, _ = SEVERITY_STYLE[rank]
+        dash = ",stroke-dasharray:3 3" if rank == 0 else ""
+        lines.append(f"  classDef {name} stroke:{color},stroke-width:{width}px,color:{color}{dash}")
     lines.append(f"  classDef unresolved stroke-dasharray:5 5,color:{GREY}")
-    if red:
-        lines.append(f"  class {','.join(red)} finding")
-    if orange:
-        lines.append(f"  class {','.join(orange)} info")
+    lines.append(f"  classDef legend stroke:{GREY},color:#404040,font-size:10px")
+    for rank, name in classes.items():
+        if by_rank[rank]:
+            lines.append(f"  class {','.join(by_rank[rank])} {name}")
     unresolved = [ids[n.id] for n in d.nodes.values() if n.kind == "unresolved"]
     if unresolved:
         lines.append(f"  class {','.join(unresolved)} unresolved")
-    for color in (RED, ORANGE):
-        which = [str(i) for i, c in links if c == color]
+    lines.append("  class legend legend")
+    for rank in classes:
+        color, width, _ = SEVERITY_STYLE[rank]
+        which = [str(i) for i, r in links if r == rank]
         if which:
             lines.append(
-                f"  linkStyle {','.join(which)} stroke:{color},stroke-width:2px,color:{color}"
+                f"  linkStyle {','.join(which)} stroke:{color},stroke-width:{width}px,color:{color}"
             )
     return "\n".join(lines) + "\n"
 
@@ -561,9 +802,23 @@ def _format_of(output: Path) -> str:
     return fmt
 
 
-def render_topology(topo: Topology, fmt: str, findings: Iterable[Finding] = ()) -> str | bytes:
-    """``topo`` as ``svg``/``png`` (bytes from Graphviz) or ``dot``/``mermaid`` text."""
-    d = build_diagram(topo, findings)
+def render_topology(
+    topo: Topology,
+    fmt: str,
+    findings: Iterable[Finding] = (),
+    *,
+    show_info: bool = False,
+    merge: bool | None = None,
+) -> str | bytes:
+    """``topo`` as ``svg``/``png`` (bytes from Graphviz) or ``dot``/``mermaid`` text.
+
+    Info findings are drawn only with ``show_info`` (the legend counts the hidden ones);
+    ``merge`` as for :func:`build_diagram`.
+    """
+    found = list(findings)
+    shown = [f for f in found if show_info or f.severity.rank > 0]
+    d = build_diagram(topo, shown, merge=merge)
+    d.hidden_infos = len(found) - len(shown)
     if fmt == "dot":
         return to_dot(d)
     if fmt == "mermaid":
@@ -577,7 +832,15 @@ def render_topology(topo: Topology, fmt: str, findings: Iterable[Finding] = ()) 
     return data
 
 
-def render_file(path: Path, output: Path, *, findings: bool, variables: dict[str, str]) -> None:
+def render_file(
+    path: Path,
+    output: Path,
+    *,
+    findings: bool,
+    variables: dict[str, str],
+    show_info: bool = False,
+    merge: bool | None = None,
+) -> None:
     """Draw the topology in ``path`` to ``output`` (the format from its extension).
 
     Findings come from the same rules, configuration (the nearest ``pyproject.toml`` or
@@ -592,7 +855,13 @@ def render_file(path: Path, output: Path, *, findings: bool, variables: dict[str
     config = load_config(found) if found else Config()
     settings = settings_for(config, select=[], ignore=[], fail_on=None, variables=variables)
     topo = load(path, settings.variables)
-    result = render_topology(topo, fmt, run_rules(topo, settings) if findings else ())
+    result = render_topology(
+        topo,
+        fmt,
+        run_rules(topo, settings) if findings else (),
+        show_info=show_info,
+        merge=merge,
+    )
     try:
         if isinstance(result, bytes):
             output.write_bytes(result)
