@@ -227,6 +227,9 @@ class Topology:
     source_format: str = "topolint"
     #: a FairMQ JSON catalogue: which of its devices run together is not known
     catalogue: bool = False
+    #: where a duration or rate was given as a bare number (``service_time: 3``), and the
+    #: unit it was taken in (``"s"``, ``"/s"``): rule bare-number-unit reports them
+    bare_numbers: dict[Path, str] = field(default_factory=dict)
 
     def socket(self, process: str, socket: str) -> Socket | None:
         p = self.processes.get(process)
@@ -246,6 +249,7 @@ class _Builder:
         self.doc = doc
         self.variables = variables
         self.allow_env = allow_env
+        self.bare_numbers: dict[Path, str] = {}
 
     def err(self, path: Path, message: str) -> InputError:
         return self.doc.error(message, path)
@@ -253,9 +257,12 @@ class _Builder:
     def unit(self, path: Path, value: Any, parse: Callable[[Any], T]) -> T:
         value = self.subst(path, value) if isinstance(value, str) else value
         try:
-            return parse(value)
+            out = parse(value)
         except ValueError as e:
             raise self.err(path, str(e)) from None
+        if parse in _BARE_UNIT and out and _is_bare_number(value):  # 0 is 0 in any unit
+            self.bare_numbers[path] = _BARE_UNIT[parse]
+        return out
 
     def subst(self, path: Path, text: str) -> str:
         if "${" not in text:
@@ -572,4 +579,19 @@ def build_topology(
         topo.messages[name] = b.message(name, mdata)
     for name, pdata in data["processes"].items():
         topo.processes[name] = b.process(name, pdata, topo.defaults)
+    topo.bare_numbers = b.bare_numbers
     return topo
+
+
+#: The parsers whose bare numbers take a unit silently, and that unit (sizes are bytes, as
+#: documented, and not listed).
+_BARE_UNIT: dict[Callable[[Any], Any], str] = {parse_duration: "s", parse_rate: "/s"}
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _is_bare_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value) is not None
