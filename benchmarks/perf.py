@@ -13,7 +13,7 @@ job (``fixtures/talk/reconstruction.yaml``); the others come from ``benchmarks/g
 
 Commands:
 
-* ``floor``: ``python -c "import typer, yaml, networkx, jsonschema"`` — the libraries a
+* ``floor``: ``python -c "import click, yaml, networkx, jsonschema"`` — the libraries a
   check needs, nothing of topolint; ``python``: ``python -c pass``;
 * ``check``: ``python -m topolint check FILE`` (text report to /dev/null);
 * ``analyze``: ``python -m topolint analyze FILE``;
@@ -48,7 +48,7 @@ from benchmarks.generate import detectors_for, generate  # noqa: E402
 TALK = ROOT / "fixtures" / "talk" / "reconstruction.yaml"
 SIZES = (90, 1000, 10_000, 30_000)
 COMMANDS = ("python", "floor", "check", "analyze", "check-jsonschema")
-FLOOR_IMPORTS = "import typer, yaml, networkx, jsonschema"
+FLOOR_IMPORTS = "import click, yaml, networkx, jsonschema"
 
 
 @dataclass

@@ -19,7 +19,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from topolint.findings import Fact, Finding, Severity
-from topolint.reporters import REPORTERS, Report, names, render
+from topolint.reporters import REPORTERS, TEXT_STYLES, Report, names, render, validate
 from topolint.reporters.github import escape_data, escape_property
 from topolint.rule import SECTIONS, RuleInfo
 
@@ -121,13 +121,20 @@ def make_report(findings: list[Finding] | None = None, **kw: Any) -> Report:
 
 
 def test_names_and_unknown_format() -> None:
-    assert names() == ["text", "json", "sarif", "github", "junit", "gitlab"]
+    assert names() == ["text", "full", "concise", "json", "sarif", "github", "junit", "gitlab"]
     assert set(REPORTERS) == set(names())
+    assert set(TEXT_STYLES) <= set(names())
     with pytest.raises(ValueError, match="unknown output format 'yaml'"):
         render("yaml", make_report())
+    with pytest.raises(ValueError, match="did you mean 'sarif'"):
+        validate("sarf")
+    assert validate("JSON") == "json"
+    assert render("full", make_report()) == render("text", make_report())
 
 
-@pytest.mark.parametrize("name", ["text", "json", "sarif", "github", "junit", "gitlab"])
+@pytest.mark.parametrize(
+    "name", ["text", "full", "concise", "json", "sarif", "github", "junit", "gitlab"]
+)
 def test_every_format_is_deterministic(name: str) -> None:
     assert render(name, make_report()) == render(name, make_report())
 
@@ -213,11 +220,84 @@ def test_text_caret_under_tab_and_wide_characters() -> None:
 
 def test_text_summary() -> None:
     out = render("text", make_report())
-    assert out.endswith("Found 3 problems (1 error, 1 warning, 1 info).\n")
+    assert out.endswith("Found 3 problems (1 error, 1 warning, 1 info).\nChecked 3 files.\n")
     two = [*make_findings()[:2], dataclasses.replace(make_findings()[1], line=6)]
     out = render("text", make_report(two))
-    assert out.endswith("Found 3 problems (1 error, 2 warnings).\n")
-    assert render("text", make_report([])) == "All checks passed.\n"
+    assert out.endswith("Found 3 problems (1 error, 2 warnings).\nChecked 3 files.\n")
+    assert render("text", make_report([])) == "All checks passed.\nChecked 3 files.\n"
+    skipped = make_report([], extra={"skipped": ["k8s.yaml"]})
+    assert render("text", skipped).endswith("Checked 3 files (1 skipped: not topologies).\n")
+    assert render("text", make_report([], files=[])) == "All checks passed.\n"
+
+
+def test_text_shows_down_to_the_threshold_and_counts_the_rest() -> None:
+    out = render("text", make_report(show="warning"))
+    assert "TL301" not in out  # the info is not listed...
+    assert out.endswith(  # ...but counted, with how to see it
+        "Found 3 problems (1 error, 1 warning, 1 info not shown: --show info lists them).\n"
+        "Checked 3 files.\n"
+    )
+    out = render("text", make_report(show="error"))
+    assert "TL101" in out and "TL201" not in out
+    assert "(1 error, 1 warning, 1 info not shown: --show info lists them)" in out
+    assert (
+        render("concise", make_report(show="error"))
+        .splitlines()[0]
+        .startswith("topo.yaml:8:18: TL101")
+    )
+
+
+def test_text_groups_by_file_most_severe_first() -> None:
+    f = make_findings()
+    info_first = dataclasses.replace(f[2], file="topo.yaml", line=1)  # an info on line 1
+    late_error = dataclasses.replace(f[0], line=30)
+    findings = sorted([f[1], f[2], info_first, late_error, f[0]], key=Finding.sort_key)
+    out = render("concise", make_report(findings, quiet=True))
+    heads = [line.split(" [")[0] for line in out.splitlines()]
+    assert heads == [
+        "sub dir/other.yaml:1:1: TL301",
+        "topo.yaml:8:18: TL101",
+        "topo.yaml:30:18: TL101",
+        "topo.yaml:5:7: TL201",
+        "topo.yaml:1:1: TL301",
+    ]
+
+
+def test_concise_is_one_line_per_finding() -> None:
+    out = render("concise", make_report())
+    assert out.splitlines() == [  # files in the order the (sorted) findings name them
+        "topo.yaml:8:18: TL101 [error] PUSH cannot connect to SUB",
+        "topo.yaml:5:7: TL201 [warning] queue of camera.out has no high-water mark",
+        "sub dir/other.yaml:1:1: TL301 [info] process idle",
+        "",
+        "Found 3 problems (1 error, 1 warning, 1 info).",
+        "Checked 3 files.",
+    ]
+    assert render("concise", make_report([], quiet=True)) == ""
+
+
+def test_quiet_leaves_out_the_summary() -> None:
+    out = render("text", make_report(quiet=True))
+    assert "Found" not in out and "Checked" not in out
+    assert out.startswith("topo.yaml:8:18: TL101") and out.endswith("\n")
+    assert not out.endswith("\n\n")
+
+
+def test_statistics_count_per_rule() -> None:
+    from topolint.reporters.text import render_statistics
+
+    f = make_findings()
+    report = make_report([f[0], dataclasses.replace(f[0], line=9), f[1], f[2]], show="error")
+    assert report.statistics()[0] == {
+        "code": "TL101",
+        "rule": "socket-type-mismatch",
+        "severity": "error",
+        "count": 2,
+    }
+    lines = render_statistics(report).splitlines()
+    assert lines[0].split() == ["2", "TL101", "socket-type-mismatch", "[error]"]
+    assert [line.split()[1] for line in lines[:3]] == ["TL101", "TL201", "TL301"]
+    assert lines[-2].startswith("Found 4 problems")
 
 
 def test_text_extra_suppressed() -> None:
@@ -231,6 +311,7 @@ def test_text_extra_suppressed() -> None:
         "2 findings suppressed.",
         "1 unused suppression:",
         "  a.yaml:3: TL1",
+        "Checked 3 files.",
     ]
 
 

@@ -215,7 +215,9 @@ def test_suppressions_through_the_cli(tmp_path: Path) -> None:
         )
     )
     r = run_cli("check", "t.yaml", cwd=tmp_path)
-    assert (r.returncode, r.stdout.strip()) == (0, "All checks passed."), r.stdout + r.stderr
+    assert (r.returncode, r.stdout.strip()) == (0, "All checks passed.\nChecked 1 file."), (
+        r.stdout + r.stderr
+    )
     (tmp_path / "t.yaml").write_text(_with(PREVIEW, "# topolint: ignore[dead-output, dead-outptu]"))
     r = run_cli("check", "t.yaml", "--format", "json", cwd=tmp_path)
     assert r.returncode == 1

@@ -410,8 +410,10 @@ def run_check(
 
     if show is not None and show not in SEVERITIES:
         raise UsageError(f"--show expects error, warning or info, got {show!r}")
-    if fmt is None or show is None:
+    if fmt is None or show is None:  # run-wide keys: the working folder's configuration
         found = config if config is not None else find_config(Path.cwd())
+        if found is None and paths and _exists(paths[0]):  # else the first path's
+            found = find_config(Path(paths[0]))
         try:
             here = load_config(found) if found is not None else Config()
         except InputError:
