@@ -103,8 +103,10 @@ def test_json_output_has_spec_keys(cli, tmp_path: Path) -> None:
     r = cli("check", str(bad), "--select", "TL1", "--format", "json")
     data = json.loads(r.stdout)
     by_rule = {f["rule"]: f for f in data["findings"]}
-    assert set(by_rule) == {"unresolved-endpoint", "dead-output"}
+    # one root cause, one finding: the dead output it causes is folded into it
+    assert set(by_rule) == {"unresolved-endpoint"}
     f = by_rule["unresolved-endpoint"]
+    assert [r["rule"] for r in f["related"]] == ["dead-output"]
     assert {"rule", "code", "severity", "message", "file", "line", "column"} <= set(f)
     assert (f["code"], f["severity"], f["line"], f["column"]) == ("TL102", "error", 10, 33)
 

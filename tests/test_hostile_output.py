@@ -57,7 +57,8 @@ def _all(r: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_check_text_shows_hostile_names_escaped() -> None:
-    r = run_cli("check", str(INJECTION.relative_to(ROOT)), "--no-color")
+    # --show info: one of the hostile names appears only in an info finding
+    r = run_cli("check", str(INJECTION.relative_to(ROOT)), "--no-color", "--show", "info")
     assert r.returncode == 1, r.stderr
     assert_safe(_all(r))
     assert "cam\\x1b]52;c;cm0gLXJmIH4=\\x07\\n::error file=x,line=1::forged-process" in r.stdout
