@@ -39,6 +39,20 @@ def load_schema(
         raise ContractError(
             f"schema must be a mapping or a relative file path, not {type(ref).__name__}"
         )
+    target = _target(ref, base_dir, root_dir)
+    content = _read(target, ref)
+    doc = _parse(content, ref, yaml_first=target.suffix.lower() in (".yaml", ".yml"))
+    if isinstance(doc, bool):
+        return {} if doc else {"not": {}}
+    if not isinstance(doc, Mapping):
+        raise ContractError(
+            f"schema file {ref!r} must hold a JSON Schema object, not {type(doc).__name__}"
+        )
+    return doc
+
+
+def _target(ref: str, base_dir: Path, root_dir: Path) -> Path:
+    """The file a schema path names, refused unless it is relative and inside ``root_dir``."""
     text = ref.strip()
     if not text:
         raise ContractError("schema path is empty")
@@ -62,6 +76,11 @@ def load_schema(
         raise ContractError(
             f"schema path {ref!r} resolves to {target}, outside the project folder {root}"
         )
+    return target
+
+
+def _read(target: Path, ref: str) -> str:
+    """The text of schema file ``target``: a regular file within the size limit."""
     from topolint.errors import InputError
     from topolint.loader import ReadRefused, decode_text, read_bounded
 
@@ -78,17 +97,9 @@ def load_schema(
             raise ContractError(f"schema file {ref!r} does not exist or is not a file") from None
         raise ContractError(f"schema file {ref!r} cannot be read: {exc}") from None
     try:
-        content = decode_text(data, ref)
+        return decode_text(data, ref)
     except InputError as exc:
         raise ContractError(f"schema file {ref!r}: {exc.message}") from None
-    doc = _parse(content, ref, yaml_first=target.suffix.lower() in (".yaml", ".yml"))
-    if isinstance(doc, bool):
-        return {} if doc else {"not": {}}
-    if not isinstance(doc, Mapping):
-        raise ContractError(
-            f"schema file {ref!r} must hold a JSON Schema object, not {type(doc).__name__}"
-        )
-    return doc
 
 
 def _parse(content: str, ref: str, *, yaml_first: bool) -> Any:
