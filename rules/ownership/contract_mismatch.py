@@ -7,7 +7,7 @@ On every connection where the sending socket declares `sends: P` and the receivi
   C's — required fields present, types compatible (`integer` fits `number`, not the
   reverse), no enum value the consumer does not accept, `additionalProperties: false`
   respected, nested objects and arrays checked recursively, local `$ref`s followed (see
-  `topolint/contracts.py`). One finding per incompatible field.
+  `topolint/contracts/`). One finding per incompatible field.
 - a type lacks a schema: the names differ and nothing shows they agree — a plain type-name
   mismatch.
 - both types declare an `encoding` and the encodings differ.
