@@ -408,10 +408,10 @@ FLOOD = "topolint: 1\nname: flood\nmessages:\n  big: {max_size: 1MiB}\nprocesses
 
 def test_a_tree_above_the_memory_budget_is_refused_before_it_starts(tmp_path: Path) -> None:
     t = tmpdir(tmp_path)
-    f = topology(tmp_path, FLOOD)
-    r = cli(t, "run", str(f), "--timeout", "10")
+    f = topology(tmp_path, FLOOD)  # even one message per source does not fit 200 MiB
+    r = cli(t, "run", str(f), "--timeout", "10", "--max-memory", "200MiB")
     line = one_line_error(r)
-    assert "static memory bound" in line and "--max-memory" in line and "GiB" in line
+    assert "static memory bound" in line and "--max-memory" in line and "MiB" in line
     assert not base_of(t).exists() or list(base_of(t).iterdir()) == []
     r = cli(t, "run", str(topology(tmp_path)), "--timeout", "10", "--max-memory", "64MiB")
     line = one_line_error(r)

@@ -304,3 +304,58 @@ def test_progress_writes_a_line_every_few_seconds_off_a_terminal(
     assert lines[0].startswith("topolint run: running 0/60 s, 80 of 89 instances up")
     assert "12,345 messages sent" in lines[0]
     assert Progress.auto(False) is None
+
+
+def test_counts_are_lowered_to_fit_the_memory_budget(tmp_path: Path) -> None:
+    from topolint.executor.resources import static_memory
+    from topolint.executor.supervisor import fit_memory
+
+    text = """topolint: 1
+name: big
+messages:
+  big: {max_size: 1MiB}
+processes:
+  src:
+    count: 2000
+    sockets:
+      out: {type: push, bind: "tcp://*:7000", sends: big, sndhwm: 0}
+  sink:
+    sockets:
+      in: {type: pull, connect: src.out, receives: big, rcvhwm: 0}
+"""
+    from topolint.engine import load
+    from topolint.executor.build import build_plan
+    from topolint.graph import build_graph
+
+    topo = load(str(write(tmp_path, text)), {})
+    plan = build_plan(topo, build_graph(topo))
+    plan.counts["src"] = {"declared": 2000, "run": 2000, "why": "declared"}
+    before = static_memory(plan)
+    budget = 1 << 30
+    assert before.total > budget
+    after = fit_memory(plan, before, budget)
+    assert after.total <= budget
+    count = plan.instance("src").behaviour.count
+    assert count is not None and 1 <= count < 2000
+    assert "memory budget" in plan.counts["src"]["why"]
+    assert any("fits the memory budget" in n for n in plan.notes)
+
+
+def test_a_stall_stalls_the_receiving_inproc_socket_only(tmp_path: Path) -> None:
+    text = """topolint: 1
+name: inproc-stall
+runs: finite
+messages:
+  m: {max_size: 10kB}
+processes:
+  p:
+    sockets:
+      out: {type: push, connect: "inproc://pipe", sends: m, sndhwm: 5}
+      in: {type: pull, bind: "inproc://pipe", receives: m, rcvhwm: 7}
+"""
+    report, _ = run_report(write(tmp_path, text), timeout=20, settings=FAST, scenarios=["stall=p"])
+    (c,) = report["connections"]
+    assert c["transport"] == "inproc"
+    # the sending socket of the stalled instance floods its own stalled inproc socket
+    assert c["sent"] == c["received"] == c["observed_max_queued"] == 12
+    assert c["predicted_bound_messages"] == 12

@@ -336,6 +336,7 @@ def build_plan(
         connect(cinst, csock, eid)
 
     # inproc inside one process instance (the graph keeps no edge for a process to itself)
+    internal: list[tuple[str, Socket, Socket, bool]] = []  # process, sender, receiver, ...
     for p in topo.processes.values():
         for s in p.sockets.values():
             for e in s.connects:
@@ -346,6 +347,10 @@ def build_plan(
                         if b.kind == "inproc" and b.address == e.address and t is not s:
                             for inst in p.instances():
                                 connect(inst, s, bind_ids[(inst, id(b))])
+                            if s.sends or (s.type in OUT_TYPES and not t.sends):
+                                internal.append((p.name, s, t, True))  # the connector sends
+                            elif t.sends or t.type in OUT_TYPES:
+                                internal.append((p.name, t, s, False))
 
     # behaviour and scenarios
     for p in topo.processes.values():
@@ -422,6 +427,11 @@ def build_plan(
 
     # the connections the report lists, with the static bound for this machine
     connections: list[ConnectionPlan] = []
+    for pname, snd, _rcv, _ in internal:
+        for inst in topo.processes[pname].instances():
+            if plans[inst].scenario.stall:  # a stall stalls the receiving socket only
+                socks[(inst, snd.name)].flood = True
+                socks[(inst, snd.name)].flood_peers = 0
     for c in conns:
         ss = c.sender_socket
         if ss is None:

@@ -817,7 +817,7 @@ class Child:
                 self.sync.setdefault("connect_wait_timed_out", []).append(s.name)
         self.deadline = None
 
-    def run_flood(self) -> None:
+    def run_flood(self, then_idle: bool = True) -> None:
         """Stall scenario, sending side: measure queue capacity (notes: NOBLOCK, ~1 s quiet)."""
         floods = [s for s in self.socks if s.plan.get("flood")]
         self.set_phase("flood-wait")
@@ -849,7 +849,8 @@ class Child:
             info["capped"] = info["sent"] >= limit
         self.deadline = None
         self.set_phase("flood-done")
-        self.idle()
+        if then_idle:
+            self.idle()
 
     def run_stalled(self) -> None:
         """Stall scenario, stalled side: never read until released, then drain and count."""
@@ -1065,6 +1066,8 @@ class Child:
             self.socks = [self.make_socket(p) for p in plans]
             self.set_phase("ready")
             if self.scen.get("stall"):
+                if any(s.plan.get("flood") for s in self.socks):
+                    self.run_flood(then_idle=False)  # into its own stalled inproc socket
                 self.run_stalled()
             if any(s.plan.get("flood") for s in self.socks):
                 self.run_flood()

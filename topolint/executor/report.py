@@ -227,6 +227,8 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
             state = "crashed"
         elif r.stopped and latest.get("phase") in ("closing", "stopped") and latest.get("final"):
             state = "stopped"
+        elif r.stopped and latest.get("phase") in ("draining-end", "drained-end"):
+            state = "stopped"  # stopped after the final drain, before its last report
         row: dict[str, Any] = {
             "name": inst.name,
             "process": inst.process,

@@ -44,6 +44,9 @@ RESIDENT_COPIES = 2
 #: Bookkeeping per message delivered: the sequence numbers the supervisor reads back
 #: (a Python int each), a sink's latency sample, a join's pending unit.
 PER_DELIVERY = 128
+#: End-of-data signals and hellos allowed for per connection, and their size on the wire.
+CONTROL_MESSAGES = 16
+HEADER_BYTES = 27
 #: Default memory budget, and at most this share of the memory available at start.
 DEFAULT_BUDGET = 4 << 30
 AVAILABLE_SHARE = 0.5
@@ -193,8 +196,9 @@ def static_memory(plan: RunPlan) -> MemoryBound:
     inst_of = {i.name: i for i in plan.instances}
     into: dict[str, list[str]] = {}
     for c in plan.connections:
-        if not c.control:
-            into.setdefault(c.receiver.rpartition(".")[0], []).append(c.sender)
+        src, dst = c.sender.rpartition(".")[0], c.receiver.rpartition(".")[0]
+        if not c.control and src != dst:  # inproc inside one instance starts no flow
+            into.setdefault(dst, []).append(c.sender)
     memo: dict[str, float] = {}
     visiting: set[str] = set()
 
@@ -227,8 +231,8 @@ def static_memory(plan: RunPlan) -> MemoryBound:
         except KeyError:
             return 0.0
         if s.role not in ("out", "both"):
-            return 16.0  # end-of-data only
-        flow = out_flow(iname) + 16  # end-of-data, hellos
+            return 0.0  # end-of-data only: counted as control below
+        flow = out_flow(iname)
         if s.flood:
             flow += _flood_limit(plan, s.size)
         return flow
@@ -248,15 +252,20 @@ def static_memory(plan: RunPlan) -> MemoryBound:
             continue
         flow = conn_flow(c.sender)
         bound = c.predicted_bound_messages
-        held = min(flow, math.inf if bound is None else float(bound))
+        limit = math.inf if bound is None else float(bound)
+        held = min(flow, limit)
         if math.isinf(held) and not unbounded:
             unbounded = (
                 f"{c.sender} -> {c.receiver} has no static queue bound (HWM 0) and sits in a "
                 "cycle, so the messages flowing through it are not bounded either"
             )
-        nbytes = held * (size + MESSAGE_OVERHEAD) * RESIDENT_COPIES
+        # end-of-data signals and hellos are header-sized, whatever the data's size
+        control = min(CONTROL_MESSAGES, max(0.0, limit - held))
+        nbytes = (
+            held * (size + MESSAGE_OVERHEAD) + control * (HEADER_BYTES + MESSAGE_OVERHEAD)
+        ) * RESIDENT_COPIES
         queues += nbytes
-        deliveries += flow * PER_DELIVERY
+        deliveries += (flow + CONTROL_MESSAGES) * PER_DELIVERY
         terms.append((f"{c.sender} -> {c.receiver}", nbytes))
     terms.sort(key=lambda t: -t[1])
     groups = host_groups(plan)

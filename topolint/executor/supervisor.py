@@ -412,7 +412,9 @@ class Supervisor:
         live = [p for p in self.hosts if p.poll() is None]
         for p in live:
             self._kill_group(p, signal.SIGTERM)
-        end = time.monotonic() + self.plan.settings.grace
+        # a host stops its instances one after another: give it time for each
+        most = max((sum(1 for q in self.procs.values() if q is p) for p in live), default=1)
+        end = time.monotonic() + self.plan.settings.grace + 0.005 * most
         for p in live:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(max(0.0, end - time.monotonic()))
@@ -628,7 +630,9 @@ class Supervisor:
             # stall=PROCESS: release the stalled receivers once every flood is done
             if stalled and not released:
                 floods_done = all(
-                    n in exited or self.results[n].latest.get("phase") == "flood-done"
+                    n in exited
+                    or self.results[n].latest.get("phase") == "flood-done"
+                    or (n in stalled and self.results[n].latest.get("phase") == "stalled")
                     for n in flooders
                 )
                 ready = all(
@@ -727,7 +731,7 @@ def fit_counts(plan: RunPlan) -> list[str]:
         b = i.behaviour
         pace, why = math.inf, ""
         if b.rate:
-            pace, why = b.rate, f"rate {b.rate:g}/s"
+            pace, why = b.rate, f"rate {b.rate:.3g}/s"
         if b.service_time and 1 / b.service_time < pace:
             pace, why = 1 / b.service_time, f"its service time {b.service_time * 1000:g} ms"
         for q in reached[proc[i.name]]:
@@ -738,18 +742,25 @@ def fit_counts(plan: RunPlan) -> list[str]:
                     pace, why = cap, f"stage {q} ({len(members[q])} x {st * 1000:g} ms, shared)"
         if math.isinf(pace):
             pace = max(50.0, UNPACED_RATE / max(1, len(unpaced)))
-            why = f"no rate: assumed {pace:g}/s for an unpaced source here"
+            why = f"no rate: assumed {pace:.3g}/s for an unpaced source here"
         budget = max(1.0, FIT_SHARE * plan.timeout - startup - b.phase - i.scenario.start_delay)
         fit = max(1, int(pace * budget))
         count = b.count if b.count is not None else fit
         if count > fit:
+            declared = plan.counts.get(i.name, {}).get("declared", b.count)
+            capped = plan.counts.get(i.name, {}).get("run")
+            # this note replaces the cap's, which named a count that does not run either
+            plan.notes[:] = [n for n in plan.notes if not n.startswith(f"{i.name}: ")]
+            what = "no count declared" if declared is None else f"count {declared}"
+            if capped is not None:
+                what += f" (capped to {capped})"
             notes.append(
-                f"{i.name}: {count} messages at {pace:g}/s ({why}) would take "
+                f"{i.name}: {what} at {pace:.3g}/s ({why}) would take "
                 f"{count / pace:.0f} s: emitting {fit}, so that the sources finish within "
                 f"{FIT_SHARE:.0%} of the {plan.timeout:g} s timeout (raise --timeout to run more)"
             )
             plan.counts[i.name] = {
-                "declared": plan.counts.get(i.name, {}).get("declared", b.count),
+                "declared": declared,
                 "run": fit,
                 "why": f"{why}: finish within {FIT_SHARE:.0%} of the timeout",
             }
@@ -758,6 +769,43 @@ def fit_counts(plan: RunPlan) -> list[str]:
         plan.counts.setdefault(i.name, {"declared": b.count, "run": b.count, "why": "declared"})
         plan.counts[i.name]["expected_s"] = round(count / pace, 1)
     return notes
+
+
+def fit_memory(plan: RunPlan, bound: resources.MemoryBound, budget: int) -> resources.MemoryBound:
+    """Lower the sources' counts, all by one factor, until the run's static memory bound
+    fits the budget (when what the queues may hold is limited by the messages that flow,
+    not by the HWMs).  Records why in ``plan.counts`` and a note; returns the new bound."""
+    sources = [i for i in plan.instances if i.behaviour.kind == "source" and i.behaviour.count]
+    before = {i.name: int(i.behaviour.count or 0) for i in sources}
+    for _ in range(12):
+        if bound.total <= budget or not sources:
+            break
+        room = budget - bound.baseline
+        factor = max(0.05, min(0.9, 0.95 * room / max(1.0, bound.queues + bound.deliveries)))
+        changed = False
+        for i in sources:
+            new = max(1, int((i.behaviour.count or 1) * factor))
+            changed |= new != i.behaviour.count
+            i.behaviour.count = new
+        if not changed:
+            break
+        bound = resources.static_memory(plan)
+    after = {i.name: int(i.behaviour.count or 0) for i in sources}
+    if after != before:
+        for i in sources:
+            c = plan.counts.setdefault(i.name, {"declared": before[i.name], "why": "declared"})
+            c["run"] = after[i.name]
+            c["why"] += f"; lowered to fit the memory budget of {resources.fmt_bytes(budget)}"
+            if c.get("expected_s") and before[i.name]:
+                c["expected_s"] = round(c["expected_s"] * after[i.name] / before[i.name], 1)
+        first = sources[0].name
+        plan.notes.append(
+            f"message counts lowered by the same factor (e.g. {first}: {before[first]} -> "
+            f"{after[first]}) so that the run's static memory bound, "
+            f"{resources.fmt_bytes(bound.total)}, fits the memory budget of "
+            f"{resources.fmt_bytes(budget)} (--max-memory)"
+        )
+    return bound
 
 
 def resource_limits() -> tuple[int, int]:
@@ -826,6 +874,8 @@ def execute(plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = N
     plan.limits.max_memory = budget
     bound = resources.static_memory(plan)
     fmt = resources.fmt_bytes
+    if bound.total > budget and not bound.unbounded and bound.baseline < budget:
+        bound = fit_memory(plan, bound, budget)
     if bound.total > budget:
         if bound.unbounded:
             why = bound.unbounded
@@ -833,7 +883,8 @@ def execute(plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = N
             largest = ", ".join(f"{name} {fmt(b)}" for name, b in bound.largest[:2])
             why = (
                 f"{fmt(bound.queues)} in queues (largest: {largest}), {fmt(bound.deliveries)} "
-                f"of bookkeeping, {fmt(bound.baseline)} for {len(plan.instances) + 1} processes"
+                f"of bookkeeping, {fmt(bound.baseline)} for {len(plan.instances)} instances "
+                "and the supervisor"
             )
         raise ResourceError(
             f"the static memory bound of this run is {fmt(bound.total)} ({why}), above the "
