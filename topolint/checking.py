@@ -13,137 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from topolint import __version__
-from topolint.config import Config, find_config, load_config
+from topolint.config import Config, file_ignores, find_config, load_config, settings_for
 from topolint.engine import (
     CheckResult,
     Settings,
     check_paths,
     discover,
     fails,
-    validate_selectors,
 )
 from topolint.errors import InputError, UsageError
 from topolint.findings import Finding, unique_fingerprints
 from topolint.reporters import SEVERITIES, TEXT_STYLES
-
-
-def settings_for(
-    config: Config,
-    *,
-    select: list[str],
-    ignore: list[str],
-    fail_on: str | None,
-    variables: dict[str, str],
-) -> Settings:
-    """Command-line values win over the configuration's.
-
-    Command-line mistakes are :class:`UsageError`; configuration mistakes are
-    :class:`InputError` naming the configuration file (and the line, where known).
-    """
-    from topolint.engine import catalogue, matches, rule_by_name
-
-    s = Settings()
-    if fail_on is not None and fail_on not in SEVERITIES:
-        raise UsageError(f"--fail-on expects error, warning or info, got {fail_on!r}")
-    validate_selectors([*select, *ignore])
-
-    def check_config(selectors: list[str], *path: str) -> None:
-        try:
-            validate_selectors(selectors)
-        except UsageError as e:
-            raise config.error(str(e), *path) from None
-
-    for key in ("select", "extend-select", "ignore"):
-        check_config(list(config.get(key, [])), key)
-    for pattern, sels in config.get("per-file-ignores", {}).items():
-        check_config(list(sels), "per-file-ignores", pattern)
-    for key in config.get("severity", {}):
-        check_config([key], "severity", key)
-
-    s.select = select or list(config.get("select", ["ALL"])) + list(config.get("extend-select", []))
-    s.ignore = list(config.get("ignore", [])) + ignore
-    s.severity = _expand_severity(dict(config.get("severity", {})), catalogue(), matches)
-    s.per_file_ignores = dict(config.get("per-file-ignores", {}))
-    s.fail_on = fail_on or config.get("fail-on", "warning")
-    s.variables = {**config.get("variables", {}), **variables}
-    s.allow_env = list(config.get("allow-env", []))  # the environment ${VAR} may read
-    s.options = {}
-    for name, opts in config.get("rules", {}).items():
-        try:
-            rule = rule_by_name(name)
-        except UsageError as e:
-            raise config.error(str(e), "rules", name) from None
-        for key, value in opts.items():
-            if key not in rule.options:
-                raise config.error(
-                    f"unknown option {key!r} for rule {rule.name}; "
-                    f"it has: {', '.join(rule.options) or 'none'}",
-                    "rules",
-                    name,
-                    key,
-                )
-            problem = _option_problem(rule.options[key], value)
-            if problem:
-                raise config.error(f"option {key!r} of {rule.name} {problem}", "rules", name, key)
-        s.options[rule.name] = dict(opts)
-    return s
-
-
-def _expand_severity(
-    overrides: dict[str, str], rules: tuple[Any, ...], matches: Any
-) -> dict[str, str]:
-    """Severity overrides by rule name: a name or code wins over a prefix, a longer prefix
-    over a shorter one (``{"TL1": "info", "TL104": "error"}``)."""
-    out: dict[str, str] = {}
-    rank: dict[str, int] = {}
-    for key, level in overrides.items():
-        for r in rules:
-            if not matches(r, key):
-                continue
-            exact = key.lower() in (r.name, r.code.lower())
-            score = 1000 if exact else len(key)
-            if score >= rank.get(r.name, -1):
-                out[r.name] = level
-                rank[r.name] = score
-    return out
-
-
-def _option_problem(default: Any, value: Any) -> str | None:
-    """Why ``value`` cannot replace an option whose default is ``default`` (None if it can)."""
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "expects true or false"
-    if isinstance(default, (int, float)):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else "expects a number"
-    if isinstance(default, str):
-        return None if isinstance(value, str) else "expects a string"
-    if isinstance(default, list):
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        return None if ok else "expects a list of strings"
-    return None
-
-
-def _file_ignores(config: Config, settings: Settings, file: str) -> tuple[str, ...]:
-    """The ``per-file-ignores`` selectors that apply to ``file``: patterns match its path
-    relative to the configuration's folder (like ruff), its path as given, or its name."""
-    if not settings.per_file_ignores:
-        return ()
-    import fnmatch
-
-    candidates = {file.replace(os.sep, "/"), os.path.basename(file)}
-    folder = config.folder
-    if folder is not None:
-        try:
-            rel = Path(file).resolve().relative_to(folder)
-            candidates.add(rel.as_posix())
-        except ValueError:
-            pass
-    out: list[str] = []
-    for pattern, sels in settings.per_file_ignores.items():
-        pat = pattern.replace("\\", "/").removeprefix("./")
-        if any(fnmatch.fnmatch(c, pat) for c in candidates):
-            out += [x for x in sels if x not in out]
-    return tuple(out)
 
 
 @dataclass
@@ -347,16 +227,15 @@ def _check(
             continue
         # Files found by scanning a folder may be other YAML (skipped); named ones must be
         # topologies unless --skip-non-topologies.
-        subgroups: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+        subgroups: dict[bool, list[str]] = {}
         for name in files:
-            key = (_file_ignores(config, settings, name), scanning or Path(name) not in named)
+            key = scanning or Path(name) not in named
             subgroups.setdefault(key, []).append(name)
-        for (extra, scan), group in subgroups.items():
+        for scan, group in subgroups.items():
             if scan:
                 group, others = _maybe_topologies(group)
                 total.skipped += others
-            sub = replace(settings, ignore=[*settings.ignore, *extra], per_file_ignores={})
-            r = check_paths(group, sub, scanning=scan)
+            r = check_paths(group, settings, scanning=scan)
             total.findings += r.findings
             total.errors += r.errors
             total.files += r.files
@@ -576,7 +455,7 @@ def settings_for_file(
     found = config_path if config_path is not None else find_config(file)
     config = load_config(_shown(found)) if found is not None else Config()
     settings = settings_for(config, **cli)
-    extra = _file_ignores(config, settings, str(file))
+    extra = file_ignores(settings.per_file_ignores, str(file), settings.ignores_folder)
     return replace(settings, ignore=[*settings.ignore, *extra], per_file_ignores={})
 
 

@@ -27,12 +27,16 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from topolint.errors import InputError
+from topolint.errors import InputError, UsageError
 from topolint.reporters import SEVERITIES, names
+
+if TYPE_CHECKING:
+    from topolint.engine import Settings
 
 CONFIG_NAMES = (".topolint.yaml", ".topolint.yml", "pyproject.toml")
 #: Largest configuration file read (a ``pyproject.toml`` is a few kB).
@@ -235,3 +239,130 @@ def find_config(start: Path) -> Path | None:
                         continue
                 return candidate
     return None
+
+
+# -- from configuration to settings ------------------------------------------------------
+
+
+def settings_for(
+    config: Config,
+    *,
+    select: list[str],
+    ignore: list[str],
+    fail_on: str | None,
+    variables: dict[str, str],
+) -> Settings:
+    """Command-line values win over the configuration's.
+
+    Command-line mistakes are :class:`UsageError`; configuration mistakes are
+    :class:`InputError` naming the configuration file (and the line, where known).
+    """
+    from topolint.engine import Settings, catalogue, matches, rule_by_name, validate_selectors
+
+    s = Settings()
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise UsageError(f"--fail-on expects error, warning or info, got {fail_on!r}")
+    validate_selectors([*select, *ignore])
+
+    def check_config(selectors: list[str], *path: str) -> None:
+        try:
+            validate_selectors(selectors)
+        except UsageError as e:
+            raise config.error(str(e), *path) from None
+
+    for key in ("select", "extend-select", "ignore"):
+        check_config(list(config.get(key, [])), key)
+    for pattern, sels in config.get("per-file-ignores", {}).items():
+        check_config(list(sels), "per-file-ignores", pattern)
+    for key in config.get("severity", {}):
+        check_config([key], "severity", key)
+
+    s.select = select or list(config.get("select", ["ALL"])) + list(config.get("extend-select", []))
+    s.ignore = list(config.get("ignore", [])) + ignore
+    s.severity = _expand_severity(dict(config.get("severity", {})), catalogue(), matches)
+    s.per_file_ignores = dict(config.get("per-file-ignores", {}))
+    s.ignores_folder = config.folder
+    s.fail_on = fail_on or config.get("fail-on", "warning")
+    s.variables = {**config.get("variables", {}), **variables}
+    s.allow_env = list(config.get("allow-env", []))  # the environment ${VAR} may read
+    s.options = {}
+    for name, opts in config.get("rules", {}).items():
+        try:
+            rule = rule_by_name(name)
+        except UsageError as e:
+            raise config.error(str(e), "rules", name) from None
+        for key, value in opts.items():
+            if key not in rule.options:
+                raise config.error(
+                    f"unknown option {key!r} for rule {rule.name}; "
+                    f"it has: {', '.join(rule.options) or 'none'}",
+                    "rules",
+                    name,
+                    key,
+                )
+            problem = _option_problem(rule.options[key], value)
+            if problem:
+                raise config.error(f"option {key!r} of {rule.name} {problem}", "rules", name, key)
+        s.options[rule.name] = dict(opts)
+    return s
+
+
+def _expand_severity(
+    overrides: dict[str, str], rules: tuple[Any, ...], matches: Any
+) -> dict[str, str]:
+    """Severity overrides by rule name: a name or code wins over a prefix, a longer prefix
+    over a shorter one (``{"TL1": "info", "TL104": "error"}``)."""
+    out: dict[str, str] = {}
+    rank: dict[str, int] = {}
+    for key, level in overrides.items():
+        for r in rules:
+            if not matches(r, key):
+                continue
+            exact = key.lower() in (r.name, r.code.lower())
+            score = 1000 if exact else len(key)
+            if score >= rank.get(r.name, -1):
+                out[r.name] = level
+                rank[r.name] = score
+    return out
+
+
+def _option_problem(default: Any, value: Any) -> str | None:
+    """Why ``value`` cannot replace an option whose default is ``default`` (None if it can)."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "expects true or false"
+    if isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if ok else "expects a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "expects a string"
+    if isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else "expects a list of strings"
+    return None
+
+
+def file_ignores(
+    patterns: Mapping[str, Sequence[str]], file: str, folder: Path | None
+) -> list[str]:
+    """The ``per-file-ignores`` selectors that apply to ``file`` (the one matcher: the
+    engine's :meth:`~topolint.engine.Settings.enabled` uses it).
+
+    A pattern matches the file's path relative to the configuration's ``folder`` (like
+    ruff), its path as given, or its name.
+    """
+    if not patterns:
+        return []
+    import contextlib
+    import fnmatch
+    import os
+
+    candidates = {file.replace(os.sep, "/"), os.path.basename(file)}
+    if folder is not None:
+        with contextlib.suppress(ValueError, OSError):  # not below the folder
+            candidates.add(Path(file).resolve().relative_to(folder).as_posix())
+    out: list[str] = []
+    for pattern, sels in patterns.items():
+        pat = pattern.replace("\\", "/").removeprefix("./")
+        if any(fnmatch.fnmatch(c, pat) for c in candidates):
+            out += [x for x in sels if x not in out]
+    return out

@@ -93,7 +93,7 @@ def _dotted(path: ElementPath) -> str:
 
 class _Differ:
     def __init__(self, old: Topology, new: Topology) -> None:
-        from topolint.rules.ownership._schemas import Schemas
+        from topolint.contracts.schemas import Schemas
 
         self.old, self.new = old, new
         self.ow: TopologyGraph = build_graph(old)
@@ -489,7 +489,7 @@ class _Differ:
             baseline = {
                 (i.pointer, i.kind) for i in self._incompatibilities(sp_old.schema, r_schema)
             }
-        from topolint.rules.ownership._schemas import field_of
+        from topolint.contracts.schemas import field_of
 
         for inc in self._incompatibilities(p_schema, r_schema):
             if inc.kind in UNCERTAIN_KINDS or (inc.pointer, inc.kind) in baseline:

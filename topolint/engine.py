@@ -22,7 +22,7 @@ from topolint.context import Context
 from topolint.errors import InputError, NoDevices, UsageError
 from topolint.findings import Fact, Finding, Path, Position, Severity
 from topolint.loader import (
-    _SUPPRESS_RE,
+    SUPPRESS_RE,
     Document,
     Suppression,
     is_regular_file,
@@ -131,17 +131,15 @@ class Settings:
     use_environ: bool = True
     allow_env: list[str] = field(default_factory=list)  # names ${VAR} may read (globs)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    #: the folder ``per_file_ignores`` patterns are relative to (the configuration's)
+    ignores_folder: FsPath | None = None
 
     def enabled(self, file: str = "") -> list[RuleInfo]:
         ignore = list(self.ignore)
         if file and self.per_file_ignores:
-            import fnmatch
+            from topolint.config import file_ignores
 
-            for pattern, sels in self.per_file_ignores.items():
-                if fnmatch.fnmatch(file, pattern) or fnmatch.fnmatch(
-                    os.path.basename(file), pattern
-                ):
-                    ignore += sels
+            ignore += file_ignores(self.per_file_ignores, file, self.ignores_folder)
         return [
             r
             for r in catalogue()
@@ -515,7 +513,7 @@ def suppression_sites(doc: Document) -> list[SuppressionSite]:
                     starts[pos.line] = (pos.column, path)
         for s in doc.suppressions:
             text = lines[s.line - 1] if 0 < s.line <= len(lines) else ""
-            m = _SUPPRESS_RE.search(text)
+            m = SUPPRESS_RE.search(text)
             column = m.start() + 1 if m else 1
             element = starts.get(s.line)
             sites.append(

@@ -48,7 +48,8 @@ MAX_EVENTS = 2_000_000
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_SUPPRESS_RE = re.compile(r"#\s*topolint:\s*(ignore(?:-file)?)(?:\[([^\]]*)\])?\s*(.*)$")
+#: A suppression comment: ``# topolint: ignore[rule, …] reason`` or ``ignore-file[…]``.
+SUPPRESS_RE = re.compile(r"#\s*topolint:\s*(ignore(?:-file)?)(?:\[([^\]]*)\])?\s*(.*)$")
 
 
 @dataclass
@@ -341,7 +342,7 @@ def _suppressions(text: str) -> list[Suppression]:
     for i, line in enumerate(text.splitlines(), start=1):
         if "#" not in line:
             continue
-        m = _SUPPRESS_RE.search(line)
+        m = SUPPRESS_RE.search(line)
         if m:
             rules = tuple(r.strip() for r in (m.group(2) or "").split(",") if r.strip())
             out.append(Suppression(i, rules, m.group(3).strip(), m.group(1) == "ignore-file"))

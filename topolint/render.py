@@ -846,8 +846,7 @@ def render_file(
     Findings come from the same rules, configuration (the nearest ``pyproject.toml`` or
     ``.topolint.yaml``) and suppressions as ``topolint check``.
     """
-    from topolint.checking import settings_for
-    from topolint.config import Config, find_config, load_config
+    from topolint.config import Config, find_config, load_config, settings_for
     from topolint.engine import load, run_rules
 
     fmt = _format_of(output)

@@ -50,9 +50,8 @@ from collections.abc import Iterator
 
 from topolint.context import Context
 from topolint.contracts import UNCERTAIN_KINDS, Incompatibility, incompatibilities
+from topolint.contracts.schemas import Schemas, canonical, field_of
 from topolint.findings import Fact
-
-from ._schemas import Schemas, canonical, field_of
 
 NAME = "contract-mismatch"
 CODE = "TL703"

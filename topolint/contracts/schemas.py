@@ -1,6 +1,6 @@
 """Message schemas of a topology, loaded once (not a rule: no ``NAME``).
 
-Shared by ``contract-mismatch`` and ``topolint diff``.  A message's ``schema:`` is inline
+Shared by the ``contract-mismatch`` rule and ``topolint diff``.  A message's ``schema:`` is inline
 JSON Schema (a mapping or a boolean) or a file path relative to the topology file's
 folder; files are read with :func:`topolint.contracts.load_schema`, confined to that
 folder's tree and never fetched from the network.  A schema that cannot be used is kept
