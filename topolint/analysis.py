@@ -587,16 +587,59 @@ def _data_connections(conns: Iterable[Connection]) -> list[Connection]:
 def _flow(
     topo: Topology, wiring: TopologyGraph
 ) -> tuple[dict[str, Stage], Throughput, Latency, list[list[str]]]:
+    """Stages, throughput, latency and data cycles of ``topo`` wired as ``wiring``.
+
+    Returns
+    -------
+    stages : dict
+        One :class:`Stage` per process, in topological order.
+    throughput : Throughput
+        The sustained rate of source messages and what sets it.
+    latency : Latency
+        The slowest source-to-sink service-time path.
+    cycles : list of lists
+        The data cycles (members sorted), cut at their feedback edges.
+    """
     procs = topo.processes
-    # Share of a sender process's output carried by each data connection.
+    coef, succ = _arrival_coefficients(procs, _data_connections(wiring.connections))
+    order, cycles = _order(procs, succ)
+    pos = {n: i for i, n in enumerate(order)}
+    has_in = {q for q, d in coef.items() if any(p != q for p, _ in d)}
+    connected = set(has_in) | set(succ)
+    sources = [n for n in order if n not in has_in and (n in succ or not connected)]
+    stages = _declared_stages(procs, order, pos, coef, set(sources))
+    n_unlimited, x, scale = _sustained_loads(stages, sources)
+    throughput = _throughput(stages, order, pos, sources, n_unlimited, x, scale)
+    latency = _latency(stages, order, pos, succ, connected)
+    return stages, throughput, latency, cycles
+
+
+_Coefficients = dict[str, dict[tuple[str, str], float]]
+
+
+def _arrival_coefficients(
+    procs: dict[str, Process], data: list[Connection]
+) -> tuple[_Coefficients, dict[str, dict[str, None]]]:
+    """Messages each process receives per message an upstream process emits.
+
+    A load-balancing socket splits a sender instance's stream between its peers, a copying
+    one (:data:`COPYING`) gives each peer the whole stream; replicas share their process's
+    output.
+
+    Returns
+    -------
+    coef : dict
+        ``coef[q][(p, socket)]``: messages arriving at ``q``'s receiving ``socket`` per
+        message process ``p`` emits.
+    succ : dict
+        The process-level successors (ordered sets: deterministic), self-loops left out.
+    """
     fanout: dict[tuple[str, str], int] = defaultdict(int)  # (sender instance, socket) -> n
-    data = _data_connections(wiring.connections)
     for c in data:
         assert c.sender_socket is not None
         fanout[(c.sender, c.sender_socket.name)] += 1
-    # coef[q][(p, receiving socket)] = messages arriving per message p emits
-    coef: dict[str, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
-    succ: dict[str, dict[str, None]] = defaultdict(dict)  # ordered sets: deterministic
+    coef: _Coefficients = defaultdict(lambda: defaultdict(float))
+    succ: dict[str, dict[str, None]] = defaultdict(dict)
     for c in data:
         ss, rs = c.sender_socket, c.receiver_socket
         assert ss is not None and rs is not None
@@ -607,15 +650,25 @@ def _flow(
         coef[rs.process][(ss.process, rs.name)] += share
         if rs.process != ss.process:
             succ[ss.process][rs.process] = None
-    order, cycles = _order(procs, succ)
-    pos = {n: i for i, n in enumerate(order)}
-    has_in = {q for q, d in coef.items() if any(p != q for p, _ in d)}
+    return coef, succ
 
+
+def _declared_stages(
+    procs: dict[str, Process],
+    order: list[str],
+    pos: dict[str, int],
+    coef: _Coefficients,
+    source_set: set[str],
+) -> dict[str, Stage]:
+    """One :class:`Stage` per process with its load from the declared source rates.
+
+    Each stage's load is kept in two parts: the rate that follows from declared source
+    rates (``declared_load``) and the weight of the common rate ``x`` of the unlimited
+    sources (``unlimited_weight``: every instance of an unlimited source emits ``x``,
+    downstream sockets fair-queue their peers).  Feedback edges of cycles are not followed.
+    """
     stages: dict[str, Stage] = {}
     out: dict[str, tuple[float, float]] = {}  # (declared rate, weight of unlimited rate)
-    connected = set(has_in) | set(succ)
-    sources = [n for n in order if n not in has_in and (n in succ or not connected)]
-    source_set = set(sources)
     for name in order:
         p = procs[name]
         st = p.service_time
@@ -625,33 +678,60 @@ def _flow(
         stage = Stage(name, p.replicas, st, cap, is_source, is_source and emission is None)
         stages[name] = stage
         if is_source:
-            # unlimited: each instance emits at the common rate x (fair queueing downstream)
             fin, w = (emission, 0.0) if emission is not None else (0.0, float(p.replicas))
             stage.declared_load, stage.unlimited_weight = fin, w
             out[name] = (fin, w)
             continue
-        per_socket: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for (src, sock), k in coef.get(name, {}).items():
-            if src == name or pos[src] >= pos[name]:
-                continue  # a feedback edge of a cycle
-            f, w = out.get(src, (0.0, 0.0))
-            acc = per_socket[sock]
-            acc[0] += k * f
-            acc[1] += k * w
+        per_socket = _arrivals_per_socket(name, pos, coef, out)
         fin = sum(a[0] for a in per_socket.values())
         w = sum(a[1] for a in per_socket.values())
         stage.declared_load, stage.unlimited_weight = fin, w
         out[name] = _join_output(p, per_socket, (fin, w))
     for name, (fin, _) in out.items():
         stages[name].declared_out = fin
+    return stages
 
-    # The common rate of unlimited sources: the largest every stage can serve.
+
+def _arrivals_per_socket(
+    name: str,
+    pos: dict[str, int],
+    coef: _Coefficients,
+    out: dict[str, tuple[float, float]],
+) -> dict[str, list[float]]:
+    """Arrivals at each receiving socket of process ``name`` as ``[declared, weight]``,
+    from the emissions ``out`` of the processes before it (feedback edges skipped)."""
+    per_socket: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for (src, sock), k in coef.get(name, {}).items():
+        if src == name or pos[src] >= pos[name]:
+            continue  # a feedback edge of a cycle
+        f, w = out.get(src, (0.0, 0.0))
+        acc = per_socket[sock]
+        acc[0] += k * f
+        acc[1] += k * w
+    return per_socket
+
+
+def _sustained_loads(stages: dict[str, Stage], sources: list[str]) -> tuple[int, float, float]:
+    """Set every stage's ``load`` at the sustained throughput.
+
+    The common rate ``x`` of the unlimited sources is the largest every stage can serve;
+    then, if the loads overload a stage, everything is scaled down by the utilisation of
+    the most loaded one (back-pressure).
+
+    Returns
+    -------
+    n_unlimited : int
+        Instances of unlimited sources.
+    x : float
+        Their common rate (``inf`` when no stage limits it).
+    scale : float
+        The back-pressure factor applied to every load (1.0 when nothing is overloaded).
+    """
     n_unlimited = sum(stages[s].replicas for s in sources if stages[s].unlimited_source)
     x = math.inf
     for s in stages.values():
         if s.unlimited_weight > 0 and not math.isinf(s.capacity):
             x = min(x, max(0.0, (s.capacity - s.declared_load) / s.unlimited_weight))
-    unlimited = n_unlimited > 0 and math.isinf(x)
     for s in stages.values():
         if s.unlimited_weight > 0:
             s.load = math.inf if math.isinf(x) else s.declared_load + s.unlimited_weight * x
@@ -669,6 +749,23 @@ def _flow(
     if scale != 1.0:
         for s in stages.values():
             s.load *= scale
+    return n_unlimited, x, scale
+
+
+def _throughput(
+    stages: dict[str, Stage],
+    order: list[str],
+    pos: dict[str, int],
+    sources: list[str],
+    n_unlimited: int,
+    x: float,
+    scale: float,
+) -> Throughput:
+    """The sustained rate of source messages and what sets it: the most loaded stages
+    (ties in topological order) or, when every stage keeps up, the largest declared source.
+    Unlimited when an unlimited source meets no stage that limits it."""
+    if n_unlimited > 0 and math.isinf(x):
+        return Throughput(None, None, None)
     declared_total = sum(stages[s].declared_load for s in sources)
     utils = {
         n: stages[n].load / stages[n].capacity
@@ -676,18 +773,23 @@ def _flow(
         if not math.isinf(stages[n].capacity) and not math.isinf(stages[n].load)
     }
     top = max(utils.values(), default=0.0)
-    if unlimited:
-        throughput = Throughput(None, None, None)
-    else:
-        rate = (declared_total + (n_unlimited * x if n_unlimited else 0.0)) * scale
-        if utils and (n_unlimited or top >= 1.0 - _REL_TOL):
-            tied = [n for n, u in utils.items() if _close(u, top)]
-            throughput = Throughput(rate, tied[0], "stage", tied)
-        else:
-            by_rate = sorted(sources, key=lambda n: (-stages[n].declared_load, pos[n]))
-            throughput = Throughput(rate, by_rate[0] if by_rate else None, "source", by_rate[:1])
+    rate = (declared_total + (n_unlimited * x if n_unlimited else 0.0)) * scale
+    if utils and (n_unlimited or top >= 1.0 - _REL_TOL):
+        tied = [n for n, u in utils.items() if _close(u, top)]
+        return Throughput(rate, tied[0], "stage", tied)
+    by_rate = sorted(sources, key=lambda n: (-stages[n].declared_load, pos[n]))
+    return Throughput(rate, by_rate[0] if by_rate else None, "source", by_rate[:1])
 
-    # Latency: longest service-time path in topological order, feedback edges cut.
+
+def _latency(
+    stages: dict[str, Stage],
+    order: list[str],
+    pos: dict[str, int],
+    succ: dict[str, dict[str, None]],
+    connected: set[str],
+) -> Latency:
+    """The longest service-time path in topological order, feedback edges cut; sets each
+    stage's ``depth`` on the way."""
     preds: dict[str, list[str]] = defaultdict(list)
     for u, vs in succ.items():
         for v in vs:
@@ -701,15 +803,13 @@ def _flow(
         best[name] = prev
     ends = [n for n in order if not any(pos[v] > pos[n] for v in succ.get(n, ()))]
     ends = [n for n in ends if n in connected] or ends or order
-    if ends:
-        end = max(ends, key=lambda n: (stages[n].depth, -pos[n]))
-        path = [end]
-        while (b := best[path[-1]]) is not None:
-            path.append(b)
-        latency = Latency(stages[end].depth, path[::-1])
-    else:
-        latency = Latency(0.0, [])
-    return stages, throughput, latency, cycles
+    if not ends:
+        return Latency(0.0, [])
+    end = max(ends, key=lambda n: (stages[n].depth, -pos[n]))
+    path = [end]
+    while (b := best[path[-1]]) is not None:
+        path.append(b)
+    return Latency(stages[end].depth, path[::-1])
 
 
 def _close(a: float, b: float) -> bool:
@@ -840,14 +940,46 @@ def analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
 
 
 def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
+    """:func:`analyze` with the garbage collector already paused."""
     stages, throughput, latency, cycles = _flow(topology, wiring)
     model = _MemoryModel(topology)
     conns = [model.connection(c) for c in wiring.connections]
-    procs = topology.processes
     instances: dict[str, Memory] = {}
     for inst, p in wiring.iter_instances():
         instances[inst] = Memory(inst, limit=p.memory_limit)
         instances[inst].instances = 1
+    sockets, by_instance = _socket_memory(conns, instances)
+    processes, hosts = _process_and_host_memory(topology, wiring, instances)
+    _add_shm_segments(topology, hosts)
+    return Analysis(
+        topology,
+        wiring,
+        throughput,
+        latency,
+        stages,
+        cycles,
+        conns,
+        sockets,
+        instances,
+        processes,
+        hosts,
+        by_instance,
+    )
+
+
+def _socket_memory(
+    conns: list[ConnectionMemory], instances: dict[str, Memory]
+) -> tuple[dict[str, Memory], dict[str, list[tuple[str, Memory]]]]:
+    """Sum the connection shares per socket instance and add each sum to its process
+    instance in ``instances`` (peers outside the topology are left out).
+
+    Returns
+    -------
+    sockets : dict
+        Socket instance id (``p[0].s``) -> its memory.
+    by_instance : dict
+        Process instance -> its ``(socket instance id, memory)`` pairs.
+    """
     by_socket: dict[tuple[str, str], Memory] = {}
     for cm in conns:
         c = cm.connection
@@ -872,6 +1004,14 @@ def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
         sockets[m.name] = m
         by_instance[inst].append((m.name, m))
         owner.merge(m)
+    return sockets, by_instance
+
+
+def _process_and_host_memory(
+    topology: Topology, wiring: TopologyGraph, instances: dict[str, Memory]
+) -> tuple[dict[str, Memory], dict[str, Memory]]:
+    """The worst instance of each process, and the sum of the instances on each host
+    (its limit the sum of theirs, None as soon as one instance declares none)."""
     processes: dict[str, Memory] = {}
     hosts: dict[str, Memory] = {}
     for inst, p in wiring.iter_instances():
@@ -885,23 +1025,10 @@ def _analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
         h.merge(m)
         if h.limit is not None:
             h.limit = None if p.memory_limit is None else h.limit + p.memory_limit
+    procs = topology.processes
     for name in procs:
         processes.setdefault(name, Memory(name, limit=procs[name].memory_limit))
-    _add_shm_segments(topology, hosts)
-    return Analysis(
-        topology,
-        wiring,
-        throughput,
-        latency,
-        stages,
-        cycles,
-        conns,
-        sockets,
-        instances,
-        processes,
-        hosts,
-        by_instance,
-    )
+    return processes, hosts
 
 
 def _add_shm_segments(topology: Topology, hosts: dict[str, Memory]) -> None:
@@ -987,24 +1114,10 @@ def render_text(a: Analysis, max_connections: int = 50) -> str:
 
 
 def _render_text(a: Analysis, max_connections: int) -> str:
-    t, topo = a.throughput, a.topology
+    """:func:`render_text` with the garbage collector already paused."""
+    topo = a.topology
     lines = [f"{topo.name} ({topo.file})", ""]
-    if t.messages_per_second is None:
-        lines.append("Throughput: unlimited (no stage on the data path declares service_time)")
-    else:
-        why = ""
-        if t.bottleneck and t.kind == "stage":
-            s = a.stages[t.bottleneck]
-            why = f", bottleneck {t.bottleneck}"
-            if s.service_time:
-                why += f" ({s.replicas} x 1/{fmt_seconds(s.service_time)} = {fmt_rate(s.capacity)})"
-            if len(t.bottlenecks) > 1:
-                why += f"; equally loaded: {', '.join(t.bottlenecks[1:])}"
-        elif t.bottleneck:
-            why = f", limited by the declared source rates ({t.bottleneck} the largest)"
-        rate = t.messages_per_second
-        every = f" (one per {fmt_seconds(1 / rate)})" if rate else ""
-        lines.append(f"Throughput: {fmt_rate(rate)} source messages{every}{why}")
+    lines.append(_throughput_line(a))
     path = " -> ".join(a.latency.critical_path)
     lines.append(f"Latency:    {fmt_seconds(a.latency.seconds)} along {path or '-'} (no queueing)")
     if a.cycles:
@@ -1012,10 +1125,44 @@ def _render_text(a: Analysis, max_connections: int) -> str:
             f"Cycles:     {'; '.join(' <-> '.join(c) for c in a.cycles)} (feedback not counted)"
         )
     lines += ["", "Processes:"]
+    lines += _table(_process_rows(a))
+    lines += ["", "Connections (worst-case queue):"]
+    lines += _connection_lines(a, max_connections)
+    lines += ["", "Hosts:"]
+    rows: list[tuple[str, ...]] = [("host", "instances", "memory bound", "declared limits")]
+    for h, m in a.hosts.items():
+        limit = fmt_bytes(m.limit) if m.limit is not None else "-"
+        rows.append((h, str(m.instances), memory_summary(m), limit))
+    lines += _table(rows)
+    return clean_lines(lines)  # names from the file: control characters shown, never written
+
+
+def _throughput_line(a: Analysis) -> str:
+    """``Throughput: 1000/s source messages (one per 1 ms), bottleneck a (...)``."""
+    t = a.throughput
+    if t.messages_per_second is None:
+        return "Throughput: unlimited (no stage on the data path declares service_time)"
+    why = ""
+    if t.bottleneck and t.kind == "stage":
+        s = a.stages[t.bottleneck]
+        why = f", bottleneck {t.bottleneck}"
+        if s.service_time:
+            why += f" ({s.replicas} x 1/{fmt_seconds(s.service_time)} = {fmt_rate(s.capacity)})"
+        if len(t.bottlenecks) > 1:
+            why += f"; equally loaded: {', '.join(t.bottlenecks[1:])}"
+    elif t.bottleneck:
+        why = f", limited by the declared source rates ({t.bottleneck} the largest)"
+    rate = t.messages_per_second
+    every = f" (one per {fmt_seconds(1 / rate)})" if rate else ""
+    return f"Throughput: {fmt_rate(rate)} source messages{every}{why}"
+
+
+def _process_rows(a: Analysis) -> list[tuple[str, ...]]:
+    """The process table: header, then one row per process in declaration order."""
     rows: list[tuple[str, ...]] = [
         ("process", "replicas", "service", "capacity", "arrivals", "util", "memory bound", "limit")
     ]
-    for name in topo.processes:
+    for name in a.topology.processes:
         s, m = a.stages[name], a.processes[name]
         u = s.utilisation
         rows.append(
@@ -1030,26 +1177,23 @@ def _render_text(a: Analysis, max_connections: int) -> str:
                 fmt_bytes(m.limit) if m.limit is not None else "-",
             )
         )
-    lines += _table(rows)
-    lines += ["", "Connections (worst-case queue):"]
+    return rows
+
+
+def _connection_lines(a: Analysis, max_connections: int) -> list[str]:
+    """The connection table, largest bound first, cut after ``max_connections`` rows."""
     ordered = sorted(a.connections, key=lambda cm: (-(cm.bound.bytes or 0), cm.connection.id))
-    rows = [("sender", "receiver", "transport", "messages", "bytes", "how")]
+    rows: list[tuple[str, ...]] = [("sender", "receiver", "transport", "messages", "bytes", "how")]
     for cm in ordered[:max_connections]:
         c, b = cm.connection, cm.bound
         msgs = "unbounded" if b.unbounded else ("-" if b.messages is None else str(b.messages))
         rows.append(
             (c.sender_id, c.receiver_id, c.transport, msgs, fmt_bytes(b.bytes), b.explain())
         )
-    lines += _table(rows)
+    lines = _table(rows)
     if len(ordered) > max_connections:
         lines.append(f"  ... {len(ordered) - max_connections} more (--format json lists all)")
-    lines += ["", "Hosts:"]
-    rows = [("host", "instances", "memory bound", "declared limits")]
-    for h, m in a.hosts.items():
-        limit = fmt_bytes(m.limit) if m.limit is not None else "-"
-        rows.append((h, str(m.instances), memory_summary(m), limit))
-    lines += _table(rows)
-    return clean_lines(lines)  # names from the file: control characters shown, never written
+    return lines
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
