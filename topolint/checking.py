@@ -8,7 +8,7 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -191,13 +191,12 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def _check(
-    paths: list[str], cli: dict[str, Any], config_path: Path | None, scanning: bool
-) -> tuple[CheckResult, dict[str, str]]:
-    """Run the engine, grouping files by their nearest configuration.
-
-    Returns the result and, per checked file, the severity at which it fails.
-    """
+def _config_groups(
+    paths: list[str], config_path: Path | None
+) -> list[tuple[Config | InputError, list[str]]]:
+    """The files below ``paths``, grouped by the configuration that applies to them:
+    ``config_path`` for all, else each file's nearest (``Config()`` when none).  A
+    configuration that fails to load stands as its :class:`InputError`."""
     configs: dict[Path | None, Config | InputError] = {None: Config()}
     groups: dict[Path | None, list[str]] = {}
     if config_path is not None:
@@ -212,12 +211,32 @@ def _check(
                     configs[found] = load_config(_shown(found))
                 except InputError as e:  # reported for the files below it, once
                     configs[found] = e
+    return [(configs[cfg_path], files) for cfg_path, files in groups.items()]
+
+
+def _by_scanning(files: list[str], named: set[Path], scanning: bool) -> dict[bool, list[str]]:
+    """``files`` split by whether they were found by scanning a folder (``True``: other
+    YAML is skipped there) or named on the command line (``False``: must be topologies,
+    unless ``scanning``, i.e. --skip-non-topologies)."""
+    subgroups: dict[bool, list[str]] = {}
+    for name in files:
+        key = scanning or Path(name) not in named
+        subgroups.setdefault(key, []).append(name)
+    return subgroups
+
+
+def _check(
+    paths: list[str], cli: dict[str, Any], config_path: Path | None, scanning: bool
+) -> tuple[CheckResult, dict[str, str]]:
+    """Run the engine, grouping files by their nearest configuration.
+
+    Returns the result and, per checked file, the severity at which it fails.
+    """
     named = {Path(p) for p in paths if not Path(p).is_dir()}
     total = CheckResult()
     levels: dict[str, str] = {}
-    for cfg_path, files in groups.items():
+    for config, files in _config_groups(paths, config_path):
         # A broken configuration stops the files below it; the others are still checked.
-        config = configs[cfg_path]
         try:
             if isinstance(config, InputError):
                 raise config
@@ -225,13 +244,7 @@ def _check(
         except InputError as e:
             total.errors.append(_not_checked(e, len(files)))
             continue
-        # Files found by scanning a folder may be other YAML (skipped); named ones must be
-        # topologies unless --skip-non-topologies.
-        subgroups: dict[bool, list[str]] = {}
-        for name in files:
-            key = scanning or Path(name) not in named
-            subgroups.setdefault(key, []).append(name)
-        for scan, group in subgroups.items():
+        for scan, group in _by_scanning(files, named, scanning).items():
             if scan:
                 group, others = _maybe_topologies(group)
                 total.skipped += others
@@ -253,154 +266,288 @@ def _not_checked(error: InputError, count: int) -> InputError:
     return InputError(f"{error.message} ({what})", error.file, error.line, error.column)
 
 
-def run_check(
-    paths: list[str],
-    *,
-    fmt: str | None,
-    select: list[str],
-    ignore: list[str],
-    fail_on: str | None,
-    variables: dict[str, str],
-    config: Path | None,
-    outputs: list[str],
-    baseline: Path | None,
-    write_baseline: Path | None,
-    scanning: bool,
-    color: bool | None,
-    fix: bool = False,
-    diff: bool = False,
-    unsafe_fixes: bool = False,
-    show: str | None = None,
-    quiet: bool = False,
-    statistics: bool = False,
-    exit_zero: bool = False,
-) -> int:
-    """Check, report and return the exit code.
+@dataclass(frozen=True)
+class CheckOptions:
+    """The parsed options of ``topolint check``, as the command line gives them.
 
-    ``show`` is the least severity the text formats list (default: the configuration's
-    ``show``, else ``warning``); ``quiet`` leaves out the summary and the informational
-    lines on standard error; ``statistics`` prints the count per rule instead of the
-    findings (text or json); ``exit_zero`` turns exit 1 into 0 (an input error is still 2).
+    Parameters
+    ----------
+    paths
+        Files and folders to check.
+    fmt
+        Output format on standard output (``None``: the configuration's ``format``, else
+        ``github`` under GitHub Actions, else ``text``).
+    show
+        Least severity the text formats list (``None``: the configuration's ``show``,
+        else ``warning``).
+    select, ignore, fail_on, variables
+        ``--select``, ``--ignore``, ``--fail-on`` and ``--var``: layered over each file's
+        configuration.
+    config
+        ``--config``: one configuration for every file, instead of the nearest one.
+    outputs
+        ``--output-file`` values, ``FORMAT:FILE``.
+    baseline, write_baseline
+        ``--baseline`` (report only findings not in it) and ``--write-baseline``.
+    scanning
+        ``--skip-non-topologies``: named files that are not topologies are skipped too,
+        and a folder without a topology is no error.
+    color
+        ``--color/--no-color`` (``None``: on a terminal unless ``NO_COLOR`` is set).
+    fix, diff, unsafe_fixes
+        ``--fix`` (write the fixes), ``--diff`` (only show them), ``--unsafe-fixes``.
+    quiet
+        Leave out the summary and the informational lines on standard error.
+    statistics
+        Print the count per rule instead of the findings (text or json).
+    exit_zero
+        Exit 0 despite findings (an input error is still 2).
     """
-    from topolint.engine import catalogue
-    from topolint.output import write_file
-    from topolint.reporters import Report, render, validate
-    from topolint.textsafe import clean
 
-    if show is not None and show not in SEVERITIES:
-        raise UsageError(f"--show expects error, warning or info, got {show!r}")
-    if fmt is None or show is None:  # run-wide keys: the working folder's configuration
-        found = config if config is not None else find_config(Path.cwd())
-        if found is None and paths and _exists(paths[0]):  # else the first path's
-            found = find_config(Path(paths[0]))
+    paths: list[str]
+    fmt: str | None = None
+    show: str | None = None
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    fail_on: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    config: Path | None = None
+    outputs: list[str] = field(default_factory=list)
+    baseline: Path | None = None
+    write_baseline: Path | None = None
+    scanning: bool = False
+    color: bool | None = None
+    fix: bool = False
+    diff: bool = False
+    unsafe_fixes: bool = False
+    quiet: bool = False
+    statistics: bool = False
+    exit_zero: bool = False
+
+    @property
+    def cli(self) -> dict[str, Any]:
+        """The command-line values layered over each configuration (``settings_for``)."""
+        return {
+            "select": self.select,
+            "ignore": self.ignore,
+            "fail_on": self.fail_on,
+            "variables": self.variables,
+        }
+
+
+@dataclass
+class _BaselineOutcome:
+    """What ``--baseline`` did to the findings: the report's ``baseline`` entry and the
+    baseline's findings that are gone."""
+
+    summary: dict[str, Any]
+    fixed: list[dict[str, Any]]
+
+
+class Checker:
+    """``topolint check``, built once from the parsed options; :meth:`run` checks, reports
+    and returns the exit code.
+
+    The steps, in order: :meth:`targets` (where each format goes; usage errors first),
+    :meth:`check_groups` (the engine, per configuration group), the fixes, the baseline
+    (:meth:`write_baseline`, :meth:`apply_baseline`), :meth:`report` and
+    :meth:`exit_code`.
+
+    Examples
+    --------
+    >>> Checker(CheckOptions(["fixtures/clean"], quiet=True)).options.fmt is None
+    True
+    """
+
+    def __init__(self, options: CheckOptions) -> None:
+        self.options = options
+
+    def run(self) -> int:
+        """Check, report and return the exit code (0 clean, 1 findings, 2 input errors)."""
+        o = self.options
+        fmt, show = self.run_wide_keys()
+        targets = self.targets(fmt)
+        # A missing path is reported and the others are still checked (exit 2 at the end).
+        missing = [InputError("no such file or directory", p) for p in o.paths if not _exists(p)]
+        present = [p for p in o.paths if _exists(p)]
+        result, levels = self.check_groups(present)
+        if o.fix or o.diff:  # --fix writes the fixes and reports what is left; --diff shows them
+            changed = _apply_fixes(result, o.cli, o.config, unsafe=o.unsafe_fixes, write=not o.diff)
+            if o.diff:
+                return 2 if result.errors or len(present) < len(o.paths) else changed
+            result, levels = self.check_groups(present)
+        result.errors[:0] = missing
+        if not o.scanning:  # no false green: a folder without a topology is a wrong path
+            result.errors += _empty_folders(present, result)
+        extra: dict[str, Any] = {"skipped": result.skipped}
+        findings = result.findings
+        if o.write_baseline is not None:
+            self.write_baseline(o.write_baseline, findings)
+        outcome = None
+        if o.baseline is not None:
+            findings, outcome = self.apply_baseline(o.baseline, findings, result.files)
+            extra["baseline"] = outcome.summary
+        if result.errors:
+            extra["errors"] = [e.to_dict() for e in result.errors]
+        self.report(targets, result, findings, extra, show)
+        if o.baseline is not None and outcome is not None and not o.quiet:
+            _print_baseline_summary(o.baseline, outcome)
+        return self.exit_code(result, findings, levels)
+
+    def run_wide_keys(self) -> tuple[str, Any]:
+        """The output format and the ``show`` level: the options, else the working folder's
+        configuration (else the first path's), else ``github`` under GitHub Actions or
+        ``text``, and ``warning``."""
+        o = self.options
+        fmt, show = o.fmt, o.show
+        if show is not None and show not in SEVERITIES:
+            raise UsageError(f"--show expects error, warning or info, got {show!r}")
+        if fmt is None or show is None:  # run-wide keys: the working folder's configuration
+            found = o.config if o.config is not None else find_config(Path.cwd())
+            if found is None and o.paths and _exists(o.paths[0]):  # else the first path's
+                found = find_config(Path(o.paths[0]))
+            try:
+                here = load_config(found) if found is not None else Config()
+            except InputError:
+                if o.config is not None:
+                    raise
+                here = Config()  # reported with the files below it, if any are checked
+            fmt = fmt or here.get("format")
+            show = show or here.get("show", "warning")
+        if fmt is None:
+            fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+        return fmt, show
+
+    def targets(self, fmt: str) -> list[tuple[str, Path | None]]:
+        """Each output as (format, file): ``fmt`` on standard output (file ``None``), then
+        every ``--output-file``; a malformed one or an unknown format is a usage error."""
+        from topolint.reporters import validate
+
+        targets: list[tuple[str, Path | None]] = [(fmt, None)]
+        for o in self.options.outputs:
+            name, sep, filename = o.partition(":")
+            if not sep or not filename:
+                raise UsageError(f"--output-file expects FORMAT:FILE, got {o!r}")
+            targets.append((name, Path(filename)))
         try:
-            here = load_config(found) if found is not None else Config()
-        except InputError:
-            if config is not None:
-                raise
-            here = Config()  # reported with the files below it, if any are checked
-        fmt = fmt or here.get("format")
-        show = show or here.get("show", "warning")
-    if fmt is None:
-        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    targets: list[tuple[str, Path | None]] = [(fmt, None)]
-    for o in outputs:
-        name, sep, filename = o.partition(":")
-        if not sep or not filename:
-            raise UsageError(f"--output-file expects FORMAT:FILE, got {o!r}")
-        targets.append((name, Path(filename)))
-    try:
-        targets = [(validate(name), target) for name, target in targets]
-    except ValueError as bad:
-        raise UsageError(str(bad)) from None
-    if statistics and targets[0][0] not in (*TEXT_STYLES, "json"):
-        raise UsageError(f"--statistics prints text or json, not {targets[0][0]}")
-    # A missing path is reported and the others are still checked (exit 2 at the end).
-    missing = [InputError("no such file or directory", p) for p in paths if not _exists(p)]
-    present = [p for p in paths if _exists(p)]
-    cli = {"select": select, "ignore": ignore, "fail_on": fail_on, "variables": variables}
-    result, levels = _check(present, cli, config, scanning)
-    if fix or diff:  # --fix writes the fixes and reports what is left; --diff only shows them
-        changed = _apply_fixes(result, cli, config, unsafe=unsafe_fixes, write=not diff)
-        if diff:
-            return 2 if result.errors or len(present) < len(paths) else changed
-        result, levels = _check(present, cli, config, scanning)
-    result.errors[:0] = missing
-    if not scanning:  # no false green: a folder without a topology is a wrong path
-        result.errors += _empty_folders(present, result)
-    extra: dict[str, Any] = {"skipped": result.skipped}
-    findings = result.findings
-    if write_baseline is not None:
-        Baseline.write(write_baseline, findings)
-        if not quiet:
+            targets = [(validate(name), target) for name, target in targets]
+        except ValueError as bad:
+            raise UsageError(str(bad)) from None
+        if self.options.statistics and targets[0][0] not in (*TEXT_STYLES, "json"):
+            raise UsageError(f"--statistics prints text or json, not {targets[0][0]}")
+        return targets
+
+    def check_groups(self, paths: list[str]) -> tuple[CheckResult, dict[str, str]]:
+        """Run the engine on ``paths``, grouping files by their nearest configuration;
+        returns the result and, per checked file, the severity at which it fails."""
+        o = self.options
+        return _check(paths, o.cli, o.config, o.scanning)
+
+    def write_baseline(self, path: Path, findings: list[Finding]) -> None:
+        """``--write-baseline``: record ``findings`` at ``path`` (and say so, unless quiet)."""
+        Baseline.write(path, findings)
+        if not self.options.quiet:
             print(
-                f"topolint: wrote {len(findings)} finding(s) to baseline {write_baseline}",
+                f"topolint: wrote {len(findings)} finding(s) to baseline {path}",
                 file=sys.stderr,
             )
-    fixed: list[dict[str, Any]] = []
-    if baseline is not None:
-        known = Baseline.read(baseline).fingerprints
-        prints = Baseline.fingerprints_of(findings, baseline)
+
+    def apply_baseline(
+        self, path: Path, findings: list[Finding], files: list[str]
+    ) -> tuple[list[Finding], _BaselineOutcome]:
+        """``--baseline``: the findings not in the baseline at ``path``, and the counts and
+        the baseline's entries that are gone from the checked ``files``."""
+        known = Baseline.read(path).fingerprints
+        prints = Baseline.fingerprints_of(findings, path)
         new = [f for f, fp in zip(findings, prints, strict=True) if fp not in known]
         # Only files checked now can tell that a finding is gone (pre-commit passes a few).
-        checked = {Baseline.relative(name, baseline.parent) for name in result.files}
+        checked = {Baseline.relative(name, path.parent) for name in files}
         current = set(prints)
         fixed = [e for fp, e in known.items() if fp not in current and e.get("file") in checked]
-        extra["baseline"] = {
-            "file": str(baseline),
+        summary = {
+            "file": str(path),
             "known": len(findings) - len(new),
             "new": len(new),
             "fixed": fixed,
         }
-        findings = new
-    if result.errors:
-        extra["errors"] = [e.to_dict() for e in result.errors]
-    report = Report(
-        findings=findings,
-        rules=list(catalogue()),
-        files=result.files,
-        sources=result.sources,
-        root=Path.cwd(),
-        tool_version=__version__,
-        extra=extra,
-        show=show,
-        quiet=quiet,
+        return new, _BaselineOutcome(summary, fixed)
+
+    def report(
+        self,
+        targets: list[tuple[str, Path | None]],
+        result: CheckResult,
+        findings: list[Finding],
+        extra: dict[str, Any],
+        show: Any,
+    ) -> None:
+        """Print the input errors to standard error and render ``findings`` to each target
+        (standard output, or an ``--output-file``)."""
+        from topolint.engine import catalogue
+        from topolint.output import write_file
+        from topolint.reporters import Report, render
+        from topolint.textsafe import clean
+
+        o = self.options
+        report = Report(
+            findings=findings,
+            rules=list(catalogue()),
+            files=result.files,
+            sources=result.sources,
+            root=Path.cwd(),
+            tool_version=__version__,
+            extra=extra,
+            show=show,
+            quiet=o.quiet,
+        )
+        for e in result.errors:
+            print(clean(str(e)), file=sys.stderr)
+        color = o.color
+        use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
+        for name, target in targets:
+            colored = use_color and target is None and name in TEXT_STYLES
+            if o.statistics and target is None:
+                text = _statistics(name, report, colored)
+            else:
+                text = render(name, report, color=colored)
+            if target is None:
+                sys.stdout.write(text)
+            else:
+                write_file(target, text)  # OutputError: one line, exit 2
+
+    def exit_code(
+        self, result: CheckResult, findings: list[Finding], levels: dict[str, str]
+    ) -> int:
+        """2 on input errors; 0 after ``--write-baseline`` alone or with ``--exit-zero``;
+        else 1 when a finding reaches its file's fail level, or 0."""
+        o = self.options
+        if result.errors:
+            return 2
+        if (o.write_baseline is not None and o.baseline is None) or o.exit_zero:
+            return 0  # the findings were just accepted, or the caller only wants the report
+        default = o.fail_on or "warning"
+        return 1 if any(fails([f], levels.get(f.file, default)) for f in findings) else 0
+
+
+def _print_baseline_summary(path: Path, outcome: _BaselineOutcome) -> None:
+    """The baseline's counts and each fixed entry, on standard error."""
+    from topolint.textsafe import clean
+
+    b = outcome.summary
+    print(
+        clean(
+            f"topolint: baseline {path}: {b['known']} known, {b['new']} new, "
+            f"{len(outcome.fixed)} fixed finding(s)"
+        ),
+        file=sys.stderr,
     )
-    for e in result.errors:
-        print(clean(str(e)), file=sys.stderr)
-    use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
-    for name, target in targets:
-        colored = use_color and target is None and name in TEXT_STYLES
-        if statistics and target is None:
-            text = _statistics(name, report, colored)
-        else:
-            text = render(name, report, color=colored)
-        if target is None:
-            sys.stdout.write(text)
-        else:
-            write_file(target, text)  # OutputError: one line, exit 2
-    if baseline is not None and not quiet:
-        b = extra["baseline"]
+    for entry in outcome.fixed:  # from the baseline file: made safe like any input
         print(
             clean(
-                f"topolint: baseline {baseline}: {b['known']} known, {b['new']} new, "
-                f"{len(fixed)} fixed finding(s)"
+                f"topolint: fixed: {entry.get('file')}: {entry.get('rule')} "
+                f"{entry.get('element')}: {entry.get('message')}"
             ),
             file=sys.stderr,
         )
-        for entry in fixed:  # from the baseline file: made safe like any input
-            print(
-                clean(
-                    f"topolint: fixed: {entry.get('file')}: {entry.get('rule')} "
-                    f"{entry.get('element')}: {entry.get('message')}"
-                ),
-                file=sys.stderr,
-            )
-    if result.errors:
-        return 2
-    if (write_baseline is not None and baseline is None) or exit_zero:
-        return 0  # the findings were just accepted, or the caller only wants the report
-    return 1 if any(fails([f], levels.get(f.file, fail_on or "warning")) for f in findings) else 0
 
 
 def _exists(path: str) -> bool:

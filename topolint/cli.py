@@ -214,11 +214,12 @@ def check(
     ends with a summary that counts every finding (infos too: `--show info` lists them).
     Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 an input or usage error.
     """
-    from topolint.checking import run_check
+    from topolint.checking import Checker, CheckOptions
 
-    code = run_check(
-        list(paths),
+    options = CheckOptions(
+        paths=list(paths),
         fmt=format.lower() if format else None,
+        show=show.lower() if show else None,
         select=select,
         ignore=ignore,
         fail_on=fail_on.lower() if fail_on else None,
@@ -229,14 +230,14 @@ def check(
         write_baseline=write_baseline,
         scanning=skip_non_topologies,
         color=color,
-        show=show.lower() if show else None,
-        quiet=quiet,
-        statistics=statistics,
-        exit_zero=exit_zero,
         fix=fix,
         diff=diff,
         unsafe_fixes=unsafe_fixes,
+        quiet=quiet,
+        statistics=statistics,
+        exit_zero=exit_zero,
     )
+    code = Checker(options).run()
     sys.exit(code)
 
 
