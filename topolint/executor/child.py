@@ -27,15 +27,19 @@ import threading
 import time
 import traceback
 from collections import OrderedDict, deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
+
+if TYPE_CHECKING or __package__:
+    from topolint.executor.plan import NO_SENDER, ChildSocketPlan, ChildSpec, JoinPlan
+else:  # started as ``python child.py``: the sibling module (stdlib only), not the analyzer
+    from plan import NO_SENDER, ChildSocketPlan, ChildSpec, JoinPlan
 
 HEADER = struct.Struct("<cHqqd")  # kind, sender id, seq, key, origin (CLOCK_MONOTONIC)
 DATA, EOD, HELLO, ANNOUNCE, ACK = b"D", b"E", b"H", b"W", b"A"
 #: After end-of-data arrives on a control socket, data inputs must be quiet this long (s).
 EOD_SETTLE = 0.2
-NO_SENDER = 0xFFFF
 
 ZTYPES = {
     "push": zmq.PUSH,
@@ -90,20 +94,20 @@ def _on_signal(signum: int, frame: Any) -> None:
 class Sock:
     """Runtime state of one socket."""
 
-    def __init__(self, plan: dict[str, Any], z: zmq.Socket[bytes], ztype: str) -> None:
+    def __init__(self, plan: ChildSocketPlan, z: zmq.Socket[bytes], ztype: str) -> None:
         self.plan = plan
-        self.name: str = plan["name"]
-        self.type: str = plan["type"]
+        self.name = plan.name
+        self.type = plan.type
         self.ztype = ztype  # the type actually created (pub may become xpub)
-        self.role: str = plan["role"]
+        self.role = plan.role
         self.z = z
-        self.sid: int = plan.get("sender_id", NO_SENDER)
-        self.size: int = max(int(plan.get("size", 64)), HEADER.size)
+        self.sid = plan.sender_id
+        self.size = max(int(plan.size), HEADER.size)
         self.pad = b"\0" * (self.size - HEADER.size)
         self.sent = 0
         self.eod_sent = 0
         self.dropped = 0
-        self.lossy = ztype in LOSSY and not (ztype == "xpub" and plan["options"].get("nodrop"))
+        self.lossy = ztype in LOSSY and not (ztype == "xpub" and plan.options.get("nodrop"))
         self.sends = self.role in ("out", "both", "control-out")
         self.receives = self.role in ("in", "both", "control-in")
         self.data_out = self.role in ("out", "both")
@@ -117,17 +121,17 @@ class Sock:
 
 
 class Child:
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: ChildSpec) -> None:
         self.spec = spec
-        self.inst: dict[str, Any] = spec["instance"]
-        self.name: str = self.inst["name"]
-        self.beh: dict[str, Any] = self.inst["behaviour"]
-        self.scen: dict[str, Any] = self.inst["scenario"]
-        self.settings: dict[str, Any] = spec["settings"]
-        self.limits: dict[str, Any] = spec["limits"]
-        self.workdir: str = spec["workdir"]
-        self.stats = open(spec["stats"], "a", encoding="utf-8")  # noqa: SIM115
-        self.seqdir: str = spec["seqdir"]
+        self.inst = spec.instance
+        self.name = self.inst.name
+        self.beh = self.inst.behaviour
+        self.scen = self.inst.scenario
+        self.settings = spec.settings
+        self.limits = spec.limits
+        self.workdir = spec.workdir
+        self.stats = open(spec.stats, "a", encoding="utf-8")  # noqa: SIM115
+        self.seqdir = spec.seqdir
         self.ctx: zmq.Context[zmq.Socket[bytes]] | None = None
         self.socks: list[Sock] = []
         self.phase = "starting"
@@ -152,10 +156,10 @@ class Child:
         self.emit_last: float | None = None
         self.filtered = 0
         self.forwarded = 0
-        eod = self.beh.get("end_of_data") or {}
-        self.eod_action: str = eod.get("action", "none")
-        self.eod_wait: int = max(1, int(eod.get("wait_for", 1)))
-        self.eod_timeout: float | None = eod.get("timeout")
+        eod = self.beh.end_of_data
+        self.eod_action = eod.action
+        self.eod_wait = max(1, int(eod.wait_for))
+        self.eod_timeout = eod.timeout
         self.eod_count = 0
         self.eod_from: list[int] = []
         self.eod_swallowed = 0
@@ -167,7 +171,7 @@ class Child:
         self.sink_first: float | None = None
         self.sink_last: float | None = None
         self.latencies: array.array[float] = array.array("d")
-        self.join: dict[str, Any] | None = self.beh.get("join")
+        self.join: JoinPlan | None = self.beh.join
         self.jstats = {
             "matches": 0,
             "mismatches": 0,
@@ -199,9 +203,7 @@ class Child:
         self.shadow: dict[str, deque[int]] = {}
         self.unsync = {"pairs": 0, "mismatched": 0, "max_ahead": 0}
         self.data_inputs: list[str] = [
-            p["name"]
-            for p in self.inst["sockets"]
-            if p.get("role") in ("in", "both") and p.get("peers")
+            p.name for p in spec.sockets if p.role in ("in", "both") and p.peers
         ]
         self.draining = False
         self.drain_checked = 0.0
@@ -218,7 +220,7 @@ class Child:
         now = time.monotonic()
         if not final and not self.draining and now - self.drain_checked >= 0.05:
             self.drain_checked = now
-            drain = self.spec.get("drain")
+            drain = self.spec.drain
             if drain and os.path.exists(drain):
                 self.draining = True
                 self.end_phase = self.phase
@@ -227,13 +229,13 @@ class Child:
             # Slow down in long runs (at most ~500 lines per child per doubling of the run
             # time), so an hour-long run of 64 children cannot fill the disk.
             stretch = (now - self.t_start) / 500
-            if now - self.last_snap < max(self.settings["snapshot_interval"], stretch):
+            if now - self.last_snap < max(self.settings.snapshot_interval, stretch):
                 return
             self.last_snap = now
             changed = (
                 self.progress != self.last_progress_written or self.phase != self.last_phase_written
             )
-            if not changed and now - self.last_write < max(self.settings["heartbeat"], stretch):
+            if not changed and now - self.last_write < max(self.settings.heartbeat, stretch):
                 return
         self.last_snap = now
         self.last_write = now
@@ -330,7 +332,7 @@ class Child:
             left = end - time.monotonic()
             if left <= 0:
                 break
-            time.sleep(min(left, self.settings["heartbeat"]))
+            time.sleep(min(left, self.settings.heartbeat))
             self.snapshot()
         self.deadline = None
 
@@ -347,11 +349,11 @@ class Child:
         if not ok:
             raise RuntimeError(f"refusing endpoint {ep!r}: not loopback or the run's folder")
 
-    def make_socket(self, plan: dict[str, Any]) -> Sock:
+    def make_socket(self, plan: ChildSocketPlan) -> Sock:
         assert self.ctx is not None
-        opts: dict[str, Any] = plan.get("options") or {}
-        ztype = plan["type"]
-        if ztype == "pub" and (plan.get("sync") == "subscription-events" or opts.get("nodrop")):
+        opts: dict[str, Any] = plan.options or {}
+        ztype = plan.type
+        if ztype == "pub" and (plan.sync == "subscription-events" or opts.get("nodrop")):
             ztype = "xpub"  # subscription events and XPUB_NODROP need XPUB; it sends like PUB
         z = self.ctx.socket(ZTYPES[ztype])
         for key, opt in INT_OPTIONS.items():
@@ -365,14 +367,14 @@ class Child:
                 z.setsockopt(zmq.XPUB_NODROP, 1)
             z.setsockopt(zmq.XPUB_VERBOSE, 1)
         s = Sock(plan, z, ztype)
-        if plan.get("flood") or plan.get("wait_peers"):
+        if plan.flood or plan.wait_peers:
             s.monitor = z.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
         if ztype == "sub" and opts.get("subscribe"):
             # The publisher's topics are not declared: a socket that subscribes to
             # anything subscribes to everything the reference publisher sends.
             z.setsockopt(zmq.SUBSCRIBE, b"")
-        conflicting = set(plan.get("conflicting_eps") or ())
-        for ep in plan["binds"]:
+        conflicting = set(plan.conflicting_eps or ())
+        for ep in plan.binds:
             self.check_endpoint(ep)
             try:
                 z.bind(ep)
@@ -381,14 +383,14 @@ class Child:
                     raise
                 # a declared endpoint conflict: the second bind fails, as in production
                 self.bind_failures.append({"socket": s.name, "error": str(e)})
-        for ep in plan["connects"]:
+        for ep in plan.connects:
             self.check_endpoint(ep)
             z.connect(ep)
         if ztype == "xsub" and opts.get("subscribe"):
             z.send(b"\x01")
         if ztype == "dealer" and s.receives:
             z.send(HEADER.pack(ANNOUNCE, s.sid, 0, 0, 0.0), zmq.NOBLOCK)
-        self.sync_peers[s.name] = {int(k): v for k, v in (plan.get("sync_peers") or {}).items()}
+        self.sync_peers[s.name] = {int(k): v for k, v in (plan.sync_peers or {}).items()}
         return s
 
     # ------------------------------------------------------------------ sending
@@ -444,7 +446,7 @@ class Child:
             self.progress += 1
 
     def send_eod(self) -> None:
-        outs = [s for s in self.socks if s.sends and s.plan.get("carries_eod", True)]
+        outs = [s for s in self.socks if s.sends and s.plan.carries_eod]
         for s in outs:
             if self.send(s, self.payload(s, EOD, s.eod_sent, 0, time.monotonic())):
                 s.eod_sent += 1
@@ -514,7 +516,7 @@ class Child:
         elif kind == EOD:
             self.last_input = now
             self.progress += 1
-            if self.scen.get("drop_eod"):
+            if self.scen.drop_eod:
                 self.eod_swallowed += 1
             elif not drain:
                 self.eod_count += 1
@@ -603,7 +605,7 @@ class Child:
             self.sink_last = now
             if len(self.latencies) < 200_000:
                 self.latencies.append(now - origin)
-        if self.join and s.name in self.join["inputs"]:
+        if self.join and s.name in self.join.inputs:
             self.join_add(s.name, key, origin)
             return
         self.forward(key, origin, skip)
@@ -622,8 +624,8 @@ class Child:
     def join_add(self, inp: str, key: int, origin: float) -> None:
         j = self.join
         assert j is not None
-        inputs: list[str] = j["inputs"]
-        match = j.get("match", "key")
+        inputs = j.inputs
+        match = j.match
         now = time.monotonic()
         if match == "any":
             self.jstats["matches"] += 1
@@ -637,7 +639,7 @@ class Child:
             for i in inputs:
                 self.queues.setdefault(i, deque())
             self.queues[inp].append((key, origin, now))
-            limit = j.get("max_pending")
+            limit = j.max_pending
             if limit is not None and len(self.queues[inp]) == int(limit):
                 self.jstats["stalls"] += 1  # this input is not read until the others catch up
             while all(self.queues[i] for i in inputs):
@@ -656,7 +658,7 @@ class Child:
         would open a new unit while ``max_pending`` units are already open."""
         j = self.join
         assert j is not None
-        limit = j.get("max_pending")
+        limit = j.max_pending
         if key not in self.pending and limit is not None and len(self.pending) >= int(limit):
             self.stash[inp] = (key, origin)
             self.jstats["stalls"] += 1
@@ -664,7 +666,7 @@ class Child:
         unit = self.pending.setdefault(key, {})
         self.pending_t.setdefault(key, now)
         unit[inp] = origin
-        if all(i in unit for i in j["inputs"]):
+        if all(i in unit for i in j.inputs):
             del self.pending[key]
             del self.pending_t[key]
             self.jstats["matches"] += 1
@@ -682,23 +684,23 @@ class Child:
         """The join inputs not to read now: a bounded join stops reading an input whose
         next message it cannot admit (key), or whose queue is full (order)."""
         j = self.join
-        if not j or j.get("max_pending") is None:
+        if not j or j.max_pending is None:
             return None
-        limit = int(j["max_pending"])
-        if j.get("match", "key") == "key":
+        limit = int(j.max_pending)
+        if j.match == "key":
             return set(self.stash) or None
-        if j.get("match") == "order":
+        if j.match == "order":
             return {i for i, q in self.queues.items() if len(q) >= limit}
         return None
 
     def join_expire(self, now: float) -> float | None:
         """Expire join units older than the timeout; return the next expiry time."""
         j = self.join
-        if not j or j.get("timeout") is None:
+        if not j or j.timeout is None:
             return None
-        timeout = float(j["timeout"])
-        partial = j.get("on_timeout") == "emit-partial"
-        if j.get("match", "key") == "key":
+        timeout = float(j.timeout)
+        partial = j.on_timeout == "emit-partial"
+        if j.match == "key":
             while self.pending:
                 key, t = next(iter(self.pending_t.items()))
                 if now - t < timeout:
@@ -712,7 +714,7 @@ class Child:
                     self.forward(key, min(unit.values()))
                 self.unstash(now)
             return None
-        if j.get("match") == "order":
+        if j.match == "order":
             heads = [q[0][2] for q in self.queues.values() if q]
             if not heads:
                 return None
@@ -735,21 +737,22 @@ class Child:
         assert self.ctx is not None
         waiting: dict[str, tuple[Sock, zmq.Socket[bytes] | None, int]] = {}
         for s in self.socks:
-            mode = s.plan.get("sync", "none")
+            mode = s.plan.sync
             if not s.sends or s.ztype not in ("pub", "xpub") or mode in (None, "none"):
                 continue
-            expected = int(s.plan.get("expected_subscribers", 0))
+            expected = int(s.plan.expected_subscribers)
             self.sync[s.name] = {"mode": mode, "expected": expected, "ready": 0}
             if mode == "sleep":
                 self.set_phase("syncing")
-                self.sleep(float(self.settings["sync_sleep"]))
+                self.sleep(float(self.settings.sync_sleep))
                 continue
             rep = None
             if mode in ("handshake", "welcome"):
                 rep = self.ctx.socket(zmq.REP)
                 rep.setsockopt(zmq.LINGER, 0)
-                self.check_endpoint(s.plan["sync_endpoint"])
-                rep.bind(s.plan["sync_endpoint"])
+                ep = s.plan.sync_endpoint or ""
+                self.check_endpoint(ep)
+                rep.bind(ep)
             waiting[s.name] = (s, rep, expected)
         if not waiting:
             return
@@ -794,43 +797,43 @@ class Child:
 
     def wait_connected(self) -> None:
         """Blocking senders start once their declared peers are connected (bounded wait)."""
-        socks = [s for s in self.socks if int(s.plan.get("wait_peers") or 0) > 0]
+        socks = [s for s in self.socks if int(s.plan.wait_peers or 0) > 0]
         if not socks:
             return
         self.set_phase("connecting")
-        end = time.monotonic() + float(self.settings.get("connect_wait", 5.0))
+        end = time.monotonic() + float(self.settings.connect_wait)
         self.deadline = end
         for s in socks:
-            while s.handshakes < int(s.plan["wait_peers"]) and time.monotonic() < end:
+            while s.handshakes < int(s.plan.wait_peers) and time.monotonic() < end:
                 self.count_handshakes(s, 20)
                 self.snapshot()
             # a ROUTER can route only to peers it heard from: wait for their announcements
             while (
                 s.ztype == "router"
-                and len(s.identities) < int(s.plan["wait_peers"])
+                and len(s.identities) < int(s.plan.wait_peers)
                 and time.monotonic() < end
             ):
                 self.poll_announcements(s)
                 s.z.poll(20, zmq.POLLIN)
                 self.snapshot()
-            if s.handshakes < int(s.plan["wait_peers"]):
+            if s.handshakes < int(s.plan.wait_peers):
                 self.sync.setdefault("connect_wait_timed_out", []).append(s.name)
         self.deadline = None
 
     def run_flood(self, then_idle: bool = True) -> None:
         """Stall scenario, sending side: measure queue capacity (notes: NOBLOCK, ~1 s quiet)."""
-        floods = [s for s in self.socks if s.plan.get("flood")]
+        floods = [s for s in self.socks if s.plan.flood]
         self.set_phase("flood-wait")
         for s in floods:
-            want = int(s.plan.get("flood_peers", 1))
+            want = int(s.plan.flood_peers)
             while s.monitor is not None and s.handshakes < want:
                 self.count_handshakes(s, 50)
                 self.snapshot()
         self.set_phase("flooding")
-        quiet = float(self.settings["stall_quiet"])
+        quiet = float(self.settings.stall_quiet)
         for s in floods:
             limit = max(
-                1, min(int(self.limits["max_messages"]), self.limits["max_source_bytes"] // s.size)
+                1, min(int(self.limits.max_messages), self.limits.max_source_bytes // s.size)
             )
             info = self.flood[s.name] = {"sent": 0, "done": False, "limit": limit}
             last = time.monotonic()
@@ -855,12 +858,12 @@ class Child:
     def run_stalled(self) -> None:
         """Stall scenario, stalled side: never read until released, then drain and count."""
         self.set_phase("stalled")
-        release = self.spec["release"]
+        release = self.spec.release
         while not os.path.exists(release):
             time.sleep(0.02)
             self.snapshot()
         self.set_phase("draining")
-        idle = float(self.settings["drain_idle"])
+        idle = float(self.settings.drain_idle)
         poller = zmq.Poller()
         for s in self.socks:
             if s.receives:
@@ -886,7 +889,7 @@ class Child:
         ``drained-end`` and wait to be stopped.  So a socket that cannot drop shows no
         loss: what was in flight when the run ended has arrived."""
         self.set_phase("draining-end")
-        idle = float(self.settings["drain_idle"])
+        idle = float(self.settings.drain_idle)
         poller = zmq.Poller()
         for s in self.socks:
             if s.receives or s.ztype in ("router", "xpub"):
@@ -908,21 +911,21 @@ class Child:
 
     def idle(self) -> None:
         while True:
-            time.sleep(self.settings["heartbeat"])
+            time.sleep(self.settings.heartbeat)
             self.snapshot()
 
     def run_main(self) -> None:
-        kind = self.beh.get("kind", "worker")
+        kind = self.beh.kind
         self.set_phase("running")
-        count = self.beh.get("count")
+        count = self.beh.count
         if count is None:
-            count = int(self.limits["max_messages"])
-        rate = self.beh.get("rate")
+            count = int(self.limits.max_messages)
+        rate = self.beh.rate
         # A paced source fires on its period's boundaries of the machine's monotonic clock
         # (plus its phase), as timers aligned to a common clock do: two sources of one
         # period and phase fire together, whatever their start-up order.
         now0 = time.monotonic()
-        t0 = (math.ceil(now0 * rate) / rate if rate else now0) + float(self.beh.get("phase") or 0.0)
+        t0 = (math.ceil(now0 * rate) / rate if rate else now0) + float(self.beh.phase or 0.0)
         source = kind == "source"
         if source and count == 0:
             self.finish_source()
@@ -988,11 +991,11 @@ class Child:
                 gate_prev = gate
             self.deadline = min(deadlines) if deadlines else None
             self.wait_only = bool(deadlines) and not busy
-            wait = self.settings["snapshot_interval"]
+            wait = self.settings.snapshot_interval
             if deadlines:
                 wait = max(0.0, min(wait, min(deadlines) - now))
             if registered:
-                events = poller.poll(wait * 1000)
+                events = poller.poll(int(wait * 1000))
             else:
                 time.sleep(wait)
                 events = []
@@ -1013,17 +1016,17 @@ class Child:
             self.snapshot()
 
     def filtered_out(self, key: int) -> bool:
-        every = int(self.settings.get("filter_every", 4))
-        if self.beh.get("filters") and every > 0 and key % every == every - 1:
+        every = int(self.settings.filter_every)
+        if self.beh.filters and every > 0 and key % every == every - 1:
             self.filtered += 1
             return True
         return False
 
     def hold(self) -> None:
         """Hold the current message for the declared service time."""
-        st = float(self.beh.get("service_time") or 0.0)
+        st = float(self.beh.service_time or 0.0)
         if st > 0:
-            if st >= self.settings["snapshot_interval"]:
+            if st >= self.settings.snapshot_interval:
                 self.sleep(st)
             else:
                 time.sleep(st)
@@ -1051,7 +1054,7 @@ class Child:
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> int:
-        delay = float(self.scen.get("start_delay") or 0.0)
+        delay = float(self.scen.start_delay or 0.0)
         self.deadline = time.monotonic() + delay if delay else None
         self.snapshot(force=True)
         try:
@@ -1059,21 +1062,21 @@ class Child:
                 self.sleep(delay)
             self.ctx = zmq.Context()
             # Sockets, their monitors' PAIRs and sync REQ/REPs (libzmq's default is 1023).
-            plans = self.inst["sockets"]
-            wanted = 3 * len(plans) + sum(len(p.get("sync_peers") or {}) for p in plans) + 16
+            plans = self.spec.sockets
+            wanted = 3 * len(plans) + sum(len(p.sync_peers or {}) for p in plans) + 16
             if wanted > self.ctx.get(zmq.MAX_SOCKETS):
                 self.ctx.set(zmq.MAX_SOCKETS, wanted)
             self.socks = [self.make_socket(p) for p in plans]
             self.set_phase("ready")
-            if self.scen.get("stall"):
-                if any(s.plan.get("flood") for s in self.socks):
+            if self.scen.stall:
+                if any(s.plan.flood for s in self.socks):
                     self.run_flood(then_idle=False)  # into its own stalled inproc socket
                 self.run_stalled()
-            if any(s.plan.get("flood") for s in self.socks):
+            if any(s.plan.flood for s in self.socks):
                 self.run_flood()
             self.wait_connected()
             self.sync_publishers()
-            if self.beh.get("kind") == "idle":
+            if self.beh.kind == "idle":
                 self.set_phase("idle")
                 self.idle()
             self.run_main()
@@ -1135,7 +1138,7 @@ def _run_hosted(child: Child) -> None:
             child.abort("crashed")
 
 
-def host(specs: list[dict[str, Any]]) -> int:
+def host(specs: list[ChildSpec]) -> int:
     """Several instances in one OS process, one thread each, every one with its own
     context (so inproc and linger behave as in a process of its own) and real sockets.
     On SIGTERM/SIGINT every thread stops at its next report; one that does not within
@@ -1171,12 +1174,12 @@ def main(argv: list[str]) -> int:
     specs = []
     for path in argv[1:]:
         with open(path, encoding="utf-8") as f:
-            specs.append(json.load(f))
+            specs.append(ChildSpec.from_json(f.read()))
     spec = specs[0]
-    _die_with_parent(int(spec["parent"]))
+    _die_with_parent(int(spec.parent))
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    limit = int(spec["limits"]["max_child_memory"]) + HOSTED_INSTANCE_AS * (len(specs) - 1)
+    limit = int(spec.limits.max_child_memory) + HOSTED_INSTANCE_AS * (len(specs) - 1)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if len(specs) > 1:

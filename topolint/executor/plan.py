@@ -5,10 +5,16 @@ a topology and its graph, tests build them by hand.  Endpoints in a plan are *ab
 socket binds or connects endpoint ids (``"e3"``) listed in :attr:`RunPlan.endpoints` with
 their transport; the supervisor alone turns them into concrete loopback TCP ports or IPC
 paths inside its private temporary folder.  A plan therefore cannot name a real host.
+
+A :class:`ChildSpec` is what one child process receives (``ChildSpec.to_json`` /
+``from_json``): its instance with concrete endpoints (:class:`ChildSocketPlan`), settings,
+limits and files.  This module imports the standard library only: ``child.py``, started as
+a script, imports it as its sibling module ``plan`` without loading the analyzer.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -71,15 +77,19 @@ class SocketPlan:
 
     @property
     def sends(self) -> bool:
+        """This socket sends (data or end-of-data)."""
         return self.role in ("out", "both", "control-out")
 
     @property
     def receives(self) -> bool:
+        """This socket receives (data or end-of-data)."""
         return self.role in ("in", "both", "control-in")
 
 
 @dataclass
 class EndOfDataPlan:
+    """What an instance does with end-of-data: emit it, forward it, consume it, or nothing."""
+
     action: str = "none"  # emit | forward | consume | none
     wait_for: int = 1  # how many upstream end-of-data signals to wait for (resolved)
     timeout: float | None = None  # seconds without any input before giving up waiting
@@ -87,6 +97,8 @@ class EndOfDataPlan:
 
 @dataclass
 class JoinPlan:
+    """How an instance combines its ``inputs`` (socket names) into one output message."""
+
     inputs: list[str]
     match: str = "key"
     max_pending: int | None = None
@@ -96,6 +108,8 @@ class JoinPlan:
 
 @dataclass
 class BehaviourPlan:
+    """The reference behaviour of one instance: a source, a worker, a sink or idle."""
+
     kind: str = "worker"  # source | worker | sink | idle
     count: int | None = None  # sources: messages to emit (after caps)
     rate: float | None = None  # sources: messages per second; None = as fast as possible
@@ -108,6 +122,8 @@ class BehaviourPlan:
 
 @dataclass
 class ScenarioPlan:
+    """What ``--scenario`` breaks in one instance."""
+
     stall: bool = False
     start_delay: float = 0.0
     drop_eod: bool = False
@@ -116,6 +132,8 @@ class ScenarioPlan:
 
 @dataclass
 class InstancePlan:
+    """One process instance: its sockets, its behaviour and the scenario applied to it."""
+
     name: str  # "camera" or "worker[1]"
     process: str = ""
     sockets: list[SocketPlan] = field(default_factory=list)
@@ -123,6 +141,7 @@ class InstancePlan:
     scenario: ScenarioPlan = field(default_factory=ScenarioPlan)
 
     def socket(self, name: str) -> SocketPlan:
+        """The socket called ``name``; raises :class:`KeyError` if there is none."""
         for s in self.sockets:
             if s.name == name:
                 return s
@@ -208,6 +227,9 @@ class Settings:
 
 @dataclass
 class RunPlan:
+    """Everything a reference run needs: instances, abstract endpoints, connections,
+    timeout, caps and timing knobs, and the notes and counts decided while planning."""
+
     name: str
     instances: list[InstancePlan]
     endpoints: list[EndpointPlan] = field(default_factory=list)
@@ -221,6 +243,7 @@ class RunPlan:
     counts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def instance(self, name: str) -> InstancePlan:
+        """The instance called ``name``; raises :class:`KeyError` if there is none."""
         for i in self.instances:
             if i.name == name:
                 return i
@@ -231,27 +254,17 @@ class RunPlan:
         return [f"{i.name}.{s.name}" for i in self.instances for s in i.sockets if s.sends]
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as plain JSON-serialisable data (:meth:`from_dict` reads it back)."""
         d = asdict(self)
         d["limits"].pop("HARD", None)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunPlan:
-        def inst(x: dict[str, Any]) -> InstancePlan:
-            b = dict(x.get("behaviour", {}))
-            b["end_of_data"] = EndOfDataPlan(**b.get("end_of_data", {}))
-            b["join"] = JoinPlan(**b["join"]) if b.get("join") else None
-            return InstancePlan(
-                name=x["name"],
-                process=x.get("process", ""),
-                sockets=[SocketPlan(**s) for s in x.get("sockets", [])],
-                behaviour=BehaviourPlan(**b),
-                scenario=ScenarioPlan(**x.get("scenario", {})),
-            )
-
+        """The plan :meth:`to_dict` wrote (missing keys take their defaults)."""
         return cls(
             name=d["name"],
-            instances=[inst(x) for x in d["instances"]],
+            instances=[_instance_from_dict(x, SocketPlan) for x in d["instances"]],
             endpoints=[EndpointPlan(**e) for e in d.get("endpoints", [])],
             connections=[ConnectionPlan(**c) for c in d.get("connections", [])],
             timeout=d.get("timeout", 30.0),
@@ -261,6 +274,82 @@ class RunPlan:
             scenarios=list(d.get("scenarios", [])),
             counts=dict(d.get("counts", {})),
         )
+
+
+def _instance_from_dict(x: dict[str, Any], socket_cls: type[SocketPlan]) -> InstancePlan:
+    """An :class:`InstancePlan` from its :func:`~dataclasses.asdict` form."""
+    b = dict(x.get("behaviour", {}))
+    b["end_of_data"] = EndOfDataPlan(**b.get("end_of_data", {}))
+    b["join"] = JoinPlan(**b["join"]) if b.get("join") else None
+    return InstancePlan(
+        name=x["name"],
+        process=x.get("process", ""),
+        sockets=[socket_cls(**s) for s in x.get("sockets", [])],
+        behaviour=BehaviourPlan(**b),
+        scenario=ScenarioPlan(**x.get("scenario", {})),
+    )
+
+
+#: The sender id of a socket that sends nothing.
+NO_SENDER = 0xFFFF
+
+
+@dataclass
+class ChildSocketPlan(SocketPlan):
+    """A socket as its child process sees it: ``binds``, ``connects`` and
+    ``conflicting_eps`` hold the concrete endpoints the supervisor chose (loopback ports,
+    paths in the run's folder), not the plan's abstract ids."""
+
+    sender_id: int = NO_SENDER  # the wire id of this sending socket
+    sync_endpoint: str | None = None  # publishers with sync handshake/welcome: the REP
+    sync_peers: dict[str, str] = field(default_factory=dict)  # sender id -> its sync REP
+    conflicting_eps: list[str] = field(default_factory=list)  # binds allowed to fail
+
+
+@dataclass
+class ChildSpec:
+    """What one instance needs to run in a child process, written as ``specN.json``.
+
+    ``instance.sockets`` are :class:`ChildSocketPlan`.  The paths are inside the run's
+    folder: ``stats`` (JSON-lines reports), ``seqdir`` (received sequence numbers),
+    ``release`` (a stalled receiver may read) and ``drain`` (the run is ending)."""
+
+    instance: InstancePlan
+    settings: Settings = field(default_factory=Settings)
+    limits: Limits = field(default_factory=Limits)
+    workdir: str = ""
+    stats: str = ""
+    seqdir: str = ""
+    release: str = ""
+    drain: str = ""
+    parent: int = 0  # the supervisor's pid: the child dies with it
+
+    def to_json(self) -> str:
+        """The spec as a JSON text (:meth:`from_json` reads it back)."""
+        d = asdict(self)
+        d["limits"].pop("HARD", None)
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> ChildSpec:
+        """The spec :meth:`to_json` wrote (missing keys take their defaults)."""
+        d = json.loads(text)
+        return cls(
+            instance=_instance_from_dict(d["instance"], ChildSocketPlan),
+            settings=Settings(**d.get("settings", {})),
+            limits=Limits(**d.get("limits", {})),
+            workdir=d.get("workdir", ""),
+            stats=d.get("stats", ""),
+            seqdir=d.get("seqdir", ""),
+            release=d.get("release", ""),
+            drain=d.get("drain", ""),
+            parent=int(d.get("parent", 0)),
+        )
+
+    @property
+    def sockets(self) -> list[ChildSocketPlan]:
+        """The instance's sockets, with their concrete endpoints."""
+        return [s for s in self.instance.sockets if isinstance(s, ChildSocketPlan)]
 
 
 def host_groups(plan: RunPlan) -> list[list[int]]:

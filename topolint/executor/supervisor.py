@@ -19,6 +19,7 @@ from __future__ import annotations
 import array
 import atexit
 import contextlib
+import copy
 import errno
 import json
 import math
@@ -31,13 +32,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from topolint.executor import resources, workdir
-from topolint.executor.plan import RunPlan, host_groups
+from topolint.executor.plan import (
+    NO_SENDER,
+    ChildSocketPlan,
+    ChildSpec,
+    RunPlan,
+    SocketPlan,
+    host_groups,
+)
 from topolint.executor.resources import ResourceError
 
 CHILD = Path(__file__).with_name("child.py")
@@ -162,7 +170,7 @@ class Supervisor:
         self.endpoints: dict[str, str] = {}
         self.results: dict[str, InstanceResult] = {}
         self.readers: dict[str, _StatsReader] = {}
-        self.specs: dict[str, dict[str, Any]] = {}
+        self.specs: dict[str, ChildSpec] = {}
         self.results = {i.name: InstanceResult(i.name) for i in plan.instances}
         self.notes: list[str] = []
         self.failures: list[str] = []
@@ -225,11 +233,14 @@ class Supervisor:
         for s in self._probe:
             s.close()
 
-    def _specs(self) -> None:
+    def _sync_wiring(self) -> tuple[dict[str, int], dict[str, str], dict[str, dict[str, str]]]:
+        """Wire ids of the sending sockets, the sync REP endpoint of each publisher that
+        handshakes, and for each receiving socket the sync endpoints of its publishers
+        (by wire id)."""
         senders = self.plan.senders()
-        sid = {name: i for i, name in enumerate(senders)}
-        if len(senders) >= 0xFFFF:
+        if len(senders) >= NO_SENDER:
             raise PlanError("too many sending sockets")
+        sid = {name: i for i, name in enumerate(senders)}
         sync_ep: dict[str, str] = {}
         for inst in self.plan.instances:
             for s in inst.sockets:
@@ -239,34 +250,45 @@ class Supervisor:
         for c in self.plan.connections:
             if c.sender in sync_ep:
                 peers.setdefault(c.receiver, {})[str(sid[c.sender])] = sync_ep[c.sender]
-        whole = self.plan.to_dict()
-        limits, settings = whole["limits"], whole["settings"]
+        return sid, sync_ep, peers
+
+    def _concrete(self, full: str, ids: list[str]) -> list[str]:
+        """The concrete endpoints of the abstract endpoint ``ids`` of socket ``full``."""
+        try:
+            return [self.endpoints[e] for e in ids]
+        except KeyError as e:
+            raise PlanError(f"{full}: unknown endpoint id {e}") from None
+
+    def _specs(self) -> None:
+        """One :class:`ChildSpec` per instance, with concrete endpoints and its files."""
+        sid, sync_ep, peers = self._sync_wiring()
         for idx, inst in enumerate(self.plan.instances):
-            d = whole["instances"][idx]
-            for sd in d["sockets"]:
-                full = f"{inst.name}.{sd['name']}"
-                try:
-                    sd["conflicting_eps"] = [self.endpoints[e] for e in sd["conflicting"]]
-                    sd["binds"] = [self.endpoints[e] for e in sd["binds"]]
-                    sd["connects"] = [self.endpoints[e] for e in sd["connects"]]
-                except KeyError as e:
-                    raise PlanError(f"{full}: unknown endpoint id {e}") from None
-                sd["sender_id"] = sid.get(full, 0xFFFF)
-                sd["sync_endpoint"] = sync_ep.get(full)
-                sd["sync_peers"] = peers.get(full, {})
+            sockets: list[SocketPlan] = []
+            for s in inst.sockets:
+                full = f"{inst.name}.{s.name}"
+                fields = asdict(s)
+                fields.update(
+                    conflicting_eps=self._concrete(full, s.conflicting),
+                    binds=self._concrete(full, s.binds),
+                    connects=self._concrete(full, s.connects),
+                    sender_id=sid.get(full, NO_SENDER),
+                    sync_endpoint=sync_ep.get(full),
+                    sync_peers=peers.get(full, {}),
+                )
+                sockets.append(ChildSocketPlan(**fields))
             seqdir = os.path.join(self.workdir, f"seq{idx}")
             os.mkdir(seqdir)
-            self.specs[inst.name] = {
-                "instance": d,
-                "settings": settings,
-                "limits": limits,
-                "workdir": self.workdir,
-                "stats": os.path.join(self.workdir, f"stats{idx}.jsonl"),
-                "seqdir": seqdir,
-                "release": os.path.join(self.workdir, "release"),
-                "drain": os.path.join(self.workdir, "drain"),
-                "parent": os.getpid(),
-            }
+            self.specs[inst.name] = ChildSpec(
+                instance=replace(copy.deepcopy(inst), sockets=sockets),
+                settings=replace(self.plan.settings),
+                limits=replace(self.plan.limits),
+                workdir=self.workdir,
+                stats=os.path.join(self.workdir, f"stats{idx}.jsonl"),
+                seqdir=seqdir,
+                release=os.path.join(self.workdir, "release"),
+                drain=os.path.join(self.workdir, "drain"),
+                parent=os.getpid(),
+            )
 
     def _spawn(self, group: list[int]) -> None:
         """Start one OS process hosting the instances ``group`` (indices)."""
@@ -276,11 +298,11 @@ class Supervisor:
         for idx, inst in zip(group, insts, strict=True):
             spec = self.specs[inst.name]
             if scale:  # many threads in one process: report less often
-                st = spec["settings"] = dict(spec["settings"])
-                st["snapshot_interval"] = max(st["snapshot_interval"], 0.002 * scale)
-                st["heartbeat"] = max(st["heartbeat"], 0.01 * scale)
+                st = spec.settings
+                st.snapshot_interval = max(st.snapshot_interval, 0.002 * scale)
+                st.heartbeat = max(st.heartbeat, 0.01 * scale)
             path = os.path.join(self.workdir, f"spec{idx}.json")
-            Path(path).write_text(json.dumps(spec))
+            Path(path).write_text(spec.to_json())
             paths.append(path)
         err = open(os.path.join(self.workdir, f"stderr{group[0]}.txt"), "wb")  # noqa: SIM115
         self._errfiles.append(err)
@@ -301,7 +323,7 @@ class Supervisor:
         self.hosts.append(p)
         for inst in insts:
             self.procs[inst.name] = p
-            self.readers[inst.name] = _StatsReader(self.specs[inst.name]["stats"])
+            self.readers[inst.name] = _StatsReader(self.specs[inst.name].stats)
             self.results[inst.name].pid = p.pid
             self.errfile[inst.name] = f"stderr{group[0]}.txt"
 
@@ -467,7 +489,7 @@ class Supervisor:
                 err = "".join(mine) if mine else ("" if code == 0 else err)
             r.stderr = err[-2000:]
             files = r.latest.get("seqfiles", {})
-            seqdir = self.specs[name]["seqdir"]
+            seqdir = self.specs[name].seqdir
             for sock, per in files.items():
                 for sid, fname in per.items():
                     with contextlib.suppress(OSError):
