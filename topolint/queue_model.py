@@ -26,7 +26,7 @@ import glob
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 from topolint.sockets import SOCKET_TYPES as FORMAT_SOCKET_TYPES
@@ -348,6 +348,54 @@ def _inproc_bound(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _KernelShare:
+    """The kernel buffers of one stream connection, as the bound counts them."""
+
+    snd_bytes: int  # the sender's send buffer
+    snd_auto: bool  # left to TCP autotuning
+    rcv_bytes: int  # the receiver's receive buffer (0 over ipc://)
+    rcv_auto: bool
+    slack: int  # how far one send() may overshoot the send buffer
+    description: str  # the human summary in ``Bound.details``
+
+    @property
+    def total(self) -> int:
+        """Bytes the kernel may hold: both buffers and the overshoot."""
+        return self.snd_bytes + self.slack + self.rcv_bytes
+
+    @property
+    def autotuned(self) -> bool:
+        """Is either buffer left to TCP autotuning?"""
+        return self.snd_auto or self.rcv_auto
+
+
+def _kernel_share(
+    transport: str, sender: SocketOpts, receiver: SocketOpts, kernel: Kernel
+) -> _KernelShare:
+    """The kernel buffers between ``sender`` and ``receiver`` over ``transport``."""
+    if transport == "ipc":
+        # libzmq sets SO_SNDBUF/SO_RCVBUF on TCP sockets only; a Unix stream socket charges
+        # queued data to the sender's send buffer (wmem_default) and may overshoot it by one
+        # skb (at most half the buffer, at most 64 KiB) per send().
+        snd_bytes = kernel.wmem_default
+        slack = min(kernel.wmem_default // 2, 65536)
+        kdesc = f"{_fmt_bytes(snd_bytes)} unix send buffer (wmem_default) + {_fmt_bytes(slack)}"
+        kdesc += " overshoot"
+        return _KernelShare(snd_bytes, False, 0, False, slack, kdesc)
+    snd_bytes, snd_auto = kernel.tcp_sndbuf(sender.sndbuf)
+    rcv_bytes, rcv_auto = kernel.tcp_rcvbuf(receiver.rcvbuf)
+    # tcp_sendmsg appends to the tail skb up to the size goal without checking SO_SNDBUF:
+    # the size goal is at most gso_max_size and half the peer's largest window.
+    slack = min(kernel.gso_max_size, max(rcv_bytes // 2, _TCP_MSS_DEFAULT))
+    kdesc = (
+        f"{_fmt_bytes(snd_bytes)} send buffer{' (autotuned)' if snd_auto else ''}"
+        f" + {_fmt_bytes(slack)} overshoot"
+        f" + {_fmt_bytes(rcv_bytes)} receive buffer{' (autotuned)' if rcv_auto else ''}"
+    )
+    return _KernelShare(snd_bytes, snd_auto, rcv_bytes, rcv_auto, slack, kdesc)
+
+
 def _stream_bound(
     transport: str,
     sender: SocketOpts,
@@ -355,135 +403,93 @@ def _stream_bound(
     message_size: int | None,
     kernel: Kernel,
 ) -> Bound:
+    """:func:`connection_bound` over ``tcp://``, ``ipc://`` and the transports treated like
+    TCP: both pipes, both engine batches and the kernel share in framed messages."""
     sconf, rconf = effective_conflate(sender), effective_conflate(receiver)
     s = _pipe(sender.sndhwm, sconf)
     r = _pipe(receiver.rcvhwm, rconf)
-
-    # Kernel share.
-    if transport == "ipc":
-        # libzmq sets SO_SNDBUF/SO_RCVBUF on TCP sockets only; a Unix stream socket charges
-        # queued data to the sender's send buffer (wmem_default) and may overshoot it by one
-        # skb (at most half the buffer, at most 64 KiB) per send().
-        snd_bytes, snd_auto = kernel.wmem_default, False
-        rcv_bytes, rcv_auto = 0, False
-        slack = min(kernel.wmem_default // 2, 65536)
-        kdesc = f"{_fmt_bytes(snd_bytes)} unix send buffer (wmem_default) + {_fmt_bytes(slack)}"
-        kdesc += " overshoot"
-    else:
-        snd_bytes, snd_auto = kernel.tcp_sndbuf(sender.sndbuf)
-        rcv_bytes, rcv_auto = kernel.tcp_rcvbuf(receiver.rcvbuf)
-        # tcp_sendmsg appends to the tail skb up to the size goal without checking SO_SNDBUF:
-        # the size goal is at most gso_max_size and half the peer's largest window.
-        slack = min(kernel.gso_max_size, max(rcv_bytes // 2, _TCP_MSS_DEFAULT))
-        kdesc = (
-            f"{_fmt_bytes(snd_bytes)} send buffer{' (autotuned)' if snd_auto else ''}"
-            f" + {_fmt_bytes(slack)} overshoot"
-            f" + {_fmt_bytes(rcv_bytes)} receive buffer{' (autotuned)' if rcv_auto else ''}"
-        )
-    kernel_bytes = snd_bytes + slack + rcv_bytes
-    autotuned = snd_auto or rcv_auto
-
+    ks = _kernel_share(transport, sender, receiver, kernel)
+    partial = Bound(
+        messages=None,
+        bytes=None,
+        breakdown={},
+        kernel_bytes=ks.total,
+        kernel_autotuned=ks.autotuned,
+        unbounded=False,
+        expected=None,
+        transport=transport,
+        message_size=message_size,
+    )
     if s is None or r is None:
         side = "SNDHWM 0 on the sender" if s is None else "RCVHWM 0 on the receiver"
-        return Bound(
-            messages=None,
-            bytes=None,
-            breakdown={},
-            kernel_bytes=kernel_bytes,
-            kernel_autotuned=autotuned,
-            unbounded=True,
-            expected=None,
-            transport=transport,
-            message_size=message_size,
-            details=(f"{side} makes its pipe unbounded",),
-        )
-
+        return replace(partial, unbounded=True, details=(f"{side} makes its pipe unbounded",))
     breakdown = {"sender_hwm": s, "receiver_hwm": r}
     details = [
         f"{s} (SNDHWM{', CONFLATE' if sconf else ''})",
         f"{r} (RCVHWM{', CONFLATE' if rconf else ''})",
     ]
     if message_size is None:
-        details.append(f"engine batches + kernel ({kdesc})")
-        return Bound(
-            messages=None,
-            bytes=None,
-            breakdown=breakdown,
-            kernel_bytes=kernel_bytes,
-            kernel_autotuned=autotuned,
-            unbounded=False,
-            expected=None,
-            transport=transport,
-            message_size=None,
-            details=tuple(details),
-        )
-
+        details.append(f"engine batches + kernel ({ks.description})")
+        return replace(partial, breakdown=breakdown, details=tuple(details))
     mprime = framed_size(message_size)
     e_s = e_r = _engine_batch(mprime)
-    k = math.ceil(kernel_bytes / mprime)
+    k = math.ceil(ks.total / mprime)
     breakdown.update({"sender_batch": e_s, "receiver_batch": e_r, "kernel": k})
     details.append(f"{e_s + e_r} (engine batches)")
-    details.append(f"{k} (kernel: {kdesc})")
+    details.append(f"{k} (kernel: {ks.description})")
     total = s + r + e_s + e_r + k
-    expected = _expected_stream(
-        transport,
-        sender,
-        receiver,
-        s,
-        r,
-        sconf,
-        snd_bytes,
-        rcv_bytes,
-        snd_auto,
-        rcv_auto,
-        mprime,
-        kernel,
-    )
-    return Bound(
+    return replace(
+        partial,
         messages=total,
         bytes=total * mprime,
         breakdown=breakdown,
-        kernel_bytes=kernel_bytes,
-        kernel_autotuned=autotuned,
-        unbounded=False,
-        expected=expected,
-        transport=transport,
-        message_size=message_size,
+        expected=_expected_stream(transport, s, r, sconf, ks, mprime, kernel),
         details=tuple(details),
     )
 
 
 def _expected_stream(
     transport: str,
-    sender: SocketOpts,
-    receiver: SocketOpts,
     s: int,
     r: int,
     sconf: bool,
-    snd_bytes: int,
-    rcv_bytes: int,
-    snd_auto: bool,
-    rcv_auto: bool,
+    ks: _KernelShare,
     mprime: int,
     kernel: Kernel,
 ) -> int:
-    """What a sender counts before it blocks when the receiver never reads (an estimate)."""
+    """What a sender counts before it blocks when the receiver never reads (an estimate).
+
+    Parameters
+    ----------
+    transport : str
+        ``ipc`` or a transport treated like TCP.
+    s, r : int
+        Messages the sender's and the receiver's pipes hold.
+    sconf : bool
+        Does the sender conflate?
+    ks : _KernelShare
+        The kernel buffers of the connection.
+    mprime : int
+        The framed message size.
+    kernel : Kernel
+        The OS limits.
+    """
     # Size of one engine write(): its 8 KiB batch, or a whole large message (zero copy).
     write = OUT_BATCH_SIZE if mprime < 2 * OUT_BATCH_SIZE else mprime
     if transport == "ipc":
         # The engine writes again once the socket polls writable (a quarter of the buffer).
-        ks = min(kernel.wmem_default, kernel.wmem_default * _UNIX_WRITABLE_FRACTION + write)
-        kbytes = ks * _UNIX_PAYLOAD_RATIO
+        kws = min(kernel.wmem_default, kernel.wmem_default * _UNIX_WRITABLE_FRACTION + write)
+        kbytes = kws * _UNIX_PAYLOAD_RATIO
     else:
         # Loopback grows an autotuned send buffer to tcp_wmem[2] at once; a receive buffer
         # grows only while the reader reads (unpredictable here), so assume tcp_rmem[1].
-        snd = snd_bytes
-        rcv = kernel.tcp_rmem[1] if rcv_auto else rcv_bytes
+        snd = ks.snd_bytes
+        rcv = kernel.tcp_rmem[1] if ks.rcv_auto else ks.rcv_bytes
         # Small messages: speculative writes (restart_output) fill the whole buffer.
         # Larger ones: a write follows each POLLOUT, i.e. below 2/3 of the buffer.
         full = mprime < OUT_BATCH_SIZE
-        ks = snd if full else min(snd, snd * _SEND_WRITABLE_FRACTION + write)
-        kbytes = ks + rcv * _RECV_FILL_FRACTION
+        kws = snd if full else min(snd, snd * _SEND_WRITABLE_FRACTION + write)
+        kbytes = kws + rcv * _RECV_FILL_FRACTION
     e_s = OUT_BATCH_SIZE // mprime
     e_r = max(1, IN_BATCH_SIZE // mprime)
     downstream = r + e_r + e_s + math.ceil(kbytes / mprime)
