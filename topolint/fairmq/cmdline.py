@@ -72,93 +72,122 @@ class Word:
         return self.offsets[i] if i < len(self.offsets) else self.start
 
 
-def split_commands(text: str, start: int = 0, end: int | None = None) -> list[list[Word]]:
-    """Split shell-like ``text[start:end]`` into commands of words (nothing is expanded)."""
-    end = len(text) if end is None else end
-    commands: list[list[Word]] = []
-    words: list[Word] = []
-    chars: list[str] = []
-    offs: list[int] = []
-    i = start
+class _Tokenizer:
+    """The state of :func:`split_commands`: the commands so far, the words of the current
+    command and the characters (with their offsets) of the current word."""
 
-    def flush() -> None:
-        if chars:
-            words.append(Word("".join(chars), offs[0], list(offs)))
-            chars.clear()
-            offs.clear()
+    def __init__(self, text: str, end: int) -> None:
+        self.text = text
+        self.end = end
+        self.commands: list[list[Word]] = []
+        self.words: list[Word] = []
+        self.chars: list[str] = []
+        self.offs: list[int] = []
 
-    def finish() -> None:
-        flush()
-        if words:
-            commands.append(list(words))
-            words.clear()
+    def take(self, i: int) -> None:
+        self.chars.append(self.text[i])
+        self.offs.append(i)
 
-    while i < end:
-        c = text[i]
-        if c == "\\" and i + 1 < end:
-            if text[i + 1] == "\n":
-                i += 2
-                continue
-            if text[i + 1] == "\r" and i + 2 < end and text[i + 2] == "\n":
-                i += 3
-                continue
-            chars.append(text[i + 1])
-            offs.append(i + 1)
-            i += 2
-            continue
-        if c == "\x00":  # padding left by an unescaped XML character reference
-            i += 1
-            continue
-        if c in " \t\r":
-            flush()
-            i += 1
-            continue
-        if c in _END:
-            finish()
-            i += 1
-            continue
-        if c == "#" and not chars:
-            nl = text.find("\n", i, end)
-            i = end if nl < 0 else nl
-            continue
-        if c in "'\"":
-            close = i + 1
-            while close < end and text[close] != c:
-                close += 2 if c == '"' and text[close] == "\\" else 1
-            close = min(close, end)
-            j = i + 1
-            while j < close:
-                if c == '"' and text[j] == "\\" and j + 1 < close and text[j + 1] in '"\\$`':
-                    j += 1
-                chars.append(text[j])
-                offs.append(j)
+    def flush(self) -> None:
+        """End the current word."""
+        if self.chars:
+            self.words.append(Word("".join(self.chars), self.offs[0], list(self.offs)))
+            self.chars.clear()
+            self.offs.clear()
+
+    def finish(self) -> None:
+        """End the current command."""
+        self.flush()
+        if self.words:
+            self.commands.append(list(self.words))
+            self.words.clear()
+
+    def escape(self, i: int) -> int:
+        """A backslash at ``i``: a line continuation, or the next character taken as is."""
+        text = self.text
+        if text[i + 1] == "\n":
+            return i + 2
+        if text[i + 1] == "\r" and i + 2 < self.end and text[i + 2] == "\n":
+            return i + 3
+        self.take(i + 1)
+        return i + 2
+
+    def quoted(self, i: int) -> int:
+        """A quoted string starting at ``i``: its characters join the word, quotes removed
+        (inside double quotes a backslash escapes ``"`` ``\\`` ``$`` and backtick)."""
+        text, q = self.text, self.text[i]
+        close = i + 1
+        while close < self.end and text[close] != q:
+            close += 2 if q == '"' and text[close] == "\\" else 1
+        close = min(close, self.end)
+        j = i + 1
+        while j < close:
+            if q == '"' and text[j] == "\\" and j + 1 < close and text[j + 1] in '"\\$`':
                 j += 1
-            i = close + 1
-            continue
-        if c == "$" and i + 1 < end and text[i + 1] in "({":
-            close_c = ")" if text[i + 1] == "(" else "}"
-            depth, j = 0, i + 1
-            while j < end:
-                if text[j] == text[i + 1]:
-                    depth += 1
-                elif text[j] == close_c:
-                    depth -= 1
-                    if depth == 0:
-                        break
-                elif text[j] == "\n":
+            self.take(j)
+            j += 1
+        return close + 1
+
+    def substitution(self, i: int) -> int:
+        """``$(…)``, ``$((…))`` or ``${…}`` at ``i``, kept verbatim in the word (to the
+        matching bracket, or the end of the line)."""
+        text = self.text
+        opening = text[i + 1]
+        closing = ")" if opening == "(" else "}"
+        depth, j = 0, i + 1
+        while j < self.end:
+            if text[j] == opening:
+                depth += 1
+            elif text[j] == closing:
+                depth -= 1
+                if depth == 0:
                     break
-                j += 1
-            j = min(j, end - 1)
-            for k in range(i, j + 1):
-                chars.append(text[k])
-                offs.append(k)
-            i = j + 1
-            continue
-        chars.append(c)
-        offs.append(i)
-        i += 1
-    finish()
-    return commands
+            elif text[j] == "\n":
+                break
+            j += 1
+        j = min(j, self.end - 1)
+        for k in range(i, j + 1):
+            self.take(k)
+        return j + 1
+
+    def step(self, i: int) -> int:
+        """Consume what starts at ``i``; return where the next step starts."""
+        c, text, end = self.text[i], self.text, self.end
+        if c == "\\" and i + 1 < end:
+            return self.escape(i)
+        if c == "\x00":  # padding left by an unescaped XML character reference
+            return i + 1
+        if c in " \t\r":
+            self.flush()
+            return i + 1
+        if c in _END:
+            self.finish()
+            return i + 1
+        if c == "#" and not self.chars:  # a comment, to the end of the line
+            nl = text.find("\n", i, end)
+            return end if nl < 0 else nl
+        if c in "'\"":
+            return self.quoted(i)
+        if c == "$" and i + 1 < end and text[i + 1] in "({":
+            return self.substitution(i)
+        self.take(i)
+        return i + 1
+
+
+def split_commands(text: str, start: int = 0, end: int | None = None) -> list[list[Word]]:
+    r"""Split shell-like ``text[start:end]`` into commands of words (nothing is expanded).
+
+    Examples
+    --------
+    >>> [[w.text for w in c] for c in split_commands("a --id 'x y' \\\n  b; c # d")]
+    [['a', '--id', 'x y', 'b'], ['c']]
+    """
+    tok = _Tokenizer(text, len(text) if end is None else end)
+    i = start
+    while i < tok.end:
+        i = tok.step(i)
+    tok.finish()
+    return tok.commands
 
 
 def is_cmdline(text: str) -> bool:
@@ -231,6 +260,68 @@ def launches(commands: list[list[Word]]) -> list[list[Word]]:
     return [ws for ws in out if any(w.text.startswith(_LAUNCH_OPTIONS) for w in ws)]
 
 
+@dataclass
+class _Options:
+    """What one launch says about its device (words as written, positions kept)."""
+
+    exe: Word | None = None
+    ident: Word | None = None
+    key: Word | None = None
+    mq: Word | None = None
+    transport: Word | None = None
+    plugins: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # bare $WORDs that may carry options
+    channels: list[tuple[Word, int]] = field(default_factory=list)  # (word, value offset)
+
+
+#: Options with one value that the reader keeps (``-P`` is ``--plugin``).
+_VALUED = ("--id", "--config-key", "--mq-config", "--config-json", "--transport", "--plugin")
+
+
+def _scan(words: list[Word], variables: Mapping[str, str]) -> _Options:
+    """The options of one launch: ``--opt value`` or ``--opt=value``; ``--channel-config``
+    takes every following word up to the next option."""
+    o = _Options()
+    i = 0
+    while i < len(words):
+        w, t = words[i], words[i].text
+        opt, eq, inline = t.partition("=") if t.startswith("--") else (t, "", "")
+        if opt == "--channel-config":
+            if eq:
+                o.channels.append((w, len(opt) + 1))
+            i += 1
+            while i < len(words) and not words[i].text.startswith("-"):
+                o.channels.append((words[i], 0))
+                i += 1
+            continue
+        if opt in _VALUED or t == "-P":
+            nxt = words[i + 1] if i + 1 < len(words) else None
+            value = Word(inline, w.at(len(opt) + 1), w.offsets[len(opt) + 1 :]) if eq else nxt
+            if value is not None:
+                _keep(o, "--plugin" if t == "-P" else opt, value, variables)
+            i += 1 if eq else 2
+            continue
+        if o.exe is None and not t.startswith("-") and "=" not in t and t not in _SHELL_WORDS:
+            o.exe = w
+        elif t.startswith("$") and o.exe is not None and not words[i - 1].text.startswith("-"):
+            o.unknown.append(t)
+        i += 1
+    return o
+
+
+def _keep(o: _Options, opt: str, value: Word, variables: Mapping[str, str]) -> None:
+    if opt == "--id":
+        o.ident = value
+    elif opt == "--config-key":
+        o.key = value
+    elif opt in ("--mq-config", "--config-json"):
+        o.mq = value
+    elif opt == "--transport":
+        o.transport = value
+    else:
+        o.plugins.extend(substitute(value.text, variables).lower().split(","))
+
+
 class _Parser:
     def __init__(
         self,
@@ -253,99 +344,49 @@ class _Parser:
         return InputError(message, self.file, p.line, p.column)
 
     def device(self, words: list[Word], index: int) -> Device:
-        exe: Word | None = None
-        ident: Word | None = None
-        key: Word | None = None
-        mq: Word | None = None
-        transport: Word | None = None
-        plugins: list[str] = []
-        unknown: list[str] = []
-        channels: list[tuple[Word, int]] = []  # (word, offset of the value inside it)
-        i = 0
-        while i < len(words):
-            w = words[i]
-            t = w.text
-            opt, eq, inline = t.partition("=") if t.startswith("--") else (t, "", "")
-            nxt = words[i + 1] if i + 1 < len(words) else None
-            if opt == "--channel-config":
-                if eq:
-                    channels.append((w, len(opt) + 1))
-                j = i + 1
-                while j < len(words) and not words[j].text.startswith("-"):
-                    channels.append((words[j], 0))
-                    j += 1
-                i = j
-                continue
-            if (
-                opt
-                in (
-                    "--id",
-                    "--config-key",
-                    "--mq-config",
-                    "--config-json",
-                    "--transport",
-                    "--plugin",
-                )
-                or t == "-P"
-            ):
-                value = Word(inline, w.at(len(opt) + 1), w.offsets[len(opt) + 1 :]) if eq else nxt
-                if value is not None:
-                    if opt == "--id":
-                        ident = value
-                    elif opt == "--config-key":
-                        key = value
-                    elif opt in ("--mq-config", "--config-json"):
-                        mq = value
-                    elif opt == "--transport":
-                        transport = value
-                    else:
-                        plugins.extend(substitute(value.text, self.variables).lower().split(","))
-                i += 1 if eq else 2
-                continue
-            if exe is None and not t.startswith("-") and "=" not in t and t not in _SHELL_WORDS:
-                exe = w
-            elif t.startswith("$") and exe is not None and not words[i - 1].text.startswith("-"):
-                unknown.append(t)  # a bare $WORD may carry options (e.g. $TRANSPORT)
-            i += 1
-        name_word = ident or key
+        """The device one launch starts (``index``: its place in the file, for a name when
+        the command gives no ``--id``)."""
+        o = _scan(words, self.variables)
+        name_word = o.ident or o.key
         name = substitute(name_word.text, self.variables) if name_word else ""
         if not name:
-            base = PurePath(substitute(exe.text, self.variables)).name if exe else "device"
+            base = PurePath(substitute(o.exe.text, self.variables)).name if o.exe else ""
             name = f"{base or 'device'}-{index + 1}"
-        first = words[0]
-        pos = self.pos(name_word.start if name_word else first.start)
+        pos = self.pos(name_word.start if name_word else words[0].start)
+        runtime = [p for p in o.plugins if p in _PLUGIN_ADDRESSES]
         meta: dict[str, object] = {"id": name}
-        if exe is not None:
-            meta["executable"] = exe.text
-        if key is not None:
-            meta["config-key"] = key.text
-        runtime = any(p in _PLUGIN_ADDRESSES for p in plugins)
+        if o.exe is not None:
+            meta["executable"] = o.exe.text
+        if o.key is not None:
+            meta["config-key"] = o.key.text
         if runtime:
-            meta["plugin"] = ",".join(p for p in plugins if p in _PLUGIN_ADDRESSES)
-        if unknown:
-            meta["unknown-options"] = " ".join(unknown)
-        dev = Device(name=name, pos=pos, runtime_addresses=runtime, meta=meta)
-        if transport is not None:
-            dev.transport = Val(
-                transport.text, self.pos(transport.start), self.pos(transport.start)
-            )
-        if mq is not None:
-            meta["mq-config"] = mq.text
-            found = (
-                self.catalogue(substitute(mq.text, self.variables), self.pos(mq.start))
-                if self.catalogue
-                else None
-            )
-            if isinstance(found, list):  # current FairMQ: the JSON file wins
-                _take_entry(dev, found, str(key.text if key else name), mq.text)
-                return dev
-            if isinstance(found, str):
-                meta["channels"] = found
-            if not channels:
-                return dev
-        for w, off in channels:
-            dev.channels.append(self.channel(w, off))
+            meta["plugin"] = ",".join(runtime)
+        if o.unknown:
+            meta["unknown-options"] = " ".join(o.unknown)
+        dev = Device(name=name, pos=pos, runtime_addresses=bool(runtime), meta=meta)
+        if o.transport is not None:
+            at = self.pos(o.transport.start)
+            dev.transport = Val(o.transport.text, at, at)
+        if o.mq is not None and self.from_catalogue(dev, o.mq, o.key):
+            return dev
+        if o.mq is not None and not o.channels:
+            return dev
+        dev.channels = [self.channel(w, off) for w, off in o.channels]
         return dev
+
+    def from_catalogue(self, dev: Device, mq: Word, key: Word | None) -> bool:
+        """Take the device's channels from its ``--mq-config`` catalogue entry when the file
+        can be read (current FairMQ prefers it to ``--channel-config``); else say why."""
+        dev.meta["mq-config"] = mq.text
+        if self.catalogue is None:
+            return False
+        found = self.catalogue(substitute(mq.text, self.variables), self.pos(mq.start))
+        if isinstance(found, list):
+            _take_entry(dev, found, str(key.text if key else dev.name), mq.text)
+            return True
+        if isinstance(found, str):
+            dev.meta["channels"] = found
+        return False
 
     def channel(self, w: Word, off: int) -> Channel:
         text = w.text[off:]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -383,78 +383,20 @@ class _Builder:
         num: int,
         index: int | None,
     ) -> None:
+        """Write one native socket ``sname`` for channel ``cname`` (sub-socket ``index``)
+        from its effective ``fields``, and remember how it meets others (:meth:`wire`)."""
         label = f"channel {cname!r}" + (f" socket {index}" if index is not None else "")
-        ints: dict[str, tuple[int, Val] | None] = {}
-        for key in INT_FIELDS:
-            v = fields.get(key)
-            if v is None:
-                ints[key] = None
-                continue
-            n = self.integer(v, key)
-            if key in _NON_NEGATIVE and n < 0:
-                raise self.err(v.pos, f"{key} must not be negative (got {n})")
-            ints[key] = (n, v)
-
-        tval = fields.get("type")
-        stype = self.string(tval, "type") if tval is not None else ""  # FairMQ: case matters
-        if not stype:
-            where = tval.pos if tval is not None else pos
-            raise (
-                SkipDevice(f"{label} has no type")
-                if self.launch.catalogue
-                else self.err(
-                    where, f"{label} has no 'type': expected one of {', '.join(SOCKET_TYPES)}"
-                )
-            )
-        assert tval is not None
-        if stype not in SOCKET_TYPES:
-            if has_placeholder(stype):
-                raise (
-                    SkipDevice(f"{label} has type {stype!r}")
-                    if self.launch.catalogue
-                    else self.err(
-                        tval.pos,
-                        f"{label}: socket type {stype!r} is a placeholder: pass --var to set it",
-                    )
-                )
-            msg = f"unknown socket type {stype!r}: expected one of {', '.join(SOCKET_TYPES)}"
-            close = difflib.get_close_matches(stype.lower(), SOCKET_TYPES, n=1, cutoff=0.6)
-            raise self.err(tval.pos, msg + (f"; did you mean {close[0]!r}?" if close else ""))
-
-        # a catalogue entry without its own transport uses the device's --transport: unknown
-        transport: str | None = None if self.launch.catalogue else DEFAULT_TRANSPORT
-        tr_val = fields.get("transport") or dev.transport
-        if tr_val is not None:
-            tr = self.string(tr_val, "transport")
-            if tr not in TRANSPORTS and not has_placeholder(tr):
-                raise self.err(
-                    tr_val.pos, f"unknown transport {tr!r}: expected one of {', '.join(TRANSPORTS)}"
-                )
-            if tr == "default" and dev.transport is not None and tr_val is not dev.transport:
-                tr = self.string(dev.transport, "transport")
-            if tr != "default" and not has_placeholder(tr):
-                transport = tr
-
-        mval = fields.get("method")
-        method = self.string(mval, "method") if mval is not None else None
-        if method is not None and method not in METHODS:
-            if not method or has_placeholder(method):
-                method = None
-            else:
-                raise self.err(
-                    mval.pos if mval else pos,
-                    f"{label}: invalid method {method!r}: expected 'bind' or 'connect'",
-                )
-
+        ints = self.integers(fields)
+        stype, tval = self.socket_type(fields, label, pos)
+        transport, tr_val = self.transport(fields, dev)
+        method = self.method(fields, label, pos)
         path: Path = (*spath, sname)
         sock: dict[str, Any] = {}
         self.out.put(sockets, spath, sname, sock, pos, pos)
 
         def put(key: str, value: Any, v: Val | None) -> None:
-            if v is None:
-                self.out.put(sock, path, key, value, tval.pos, tval.pos)
-            else:
-                self.out.put(sock, path, key, value, v.pos, v.key)
+            where = tval if v is None else v
+            self.out.put(sock, path, key, value, where.pos, where.pos if v is None else v.key)
 
         put("type", stype, tval)
         if MESSAGE_SIZE_VAR in self.variables:
@@ -464,42 +406,26 @@ class _Builder:
                 put("receives", "fairmq", None)
         addresses, unknown, runtime = self.addresses(fields, method, label, dev, pos)
         aval = fields.get("address")
-        entry = _Entry(
-            dev,
-            process,
-            sname,
-            cname,
-            stype,
-            method,
-            sock,
-            path,
-            pos,
-            addresses,
-            unknown,
-            runtime,
-            aval.key if aval is not None else pos,
-        )
-        self.entries.append(entry)
-
-        snd, rcv = ints["sndBufSize"], ints["rcvBufSize"]
-        put("sndhwm", DEFAULT_BUF_SIZE if snd is None else snd[0], None if snd is None else snd[1])
-        put("rcvhwm", DEFAULT_BUF_SIZE if rcv is None else rcv[0], None if rcv is None else rcv[1])
-        for fmq_key, native_key in (("sndKernelSize", "sndbuf"), ("rcvKernelSize", "rcvbuf")):
-            size = ints[fmq_key]
-            if size is not None and size[0]:  # 0 or absent: the OS default
-                put(native_key, size[0], size[1])
-        linger = ints["linger"]
-        ms = DEFAULT_LINGER_MS if linger is None else linger[0]
-        put("linger", "infinite" if ms < 0 else f"{ms}ms", None if linger is None else linger[1])
-        if stype == "sub":  # FairMQ SUB sockets subscribe to everything
-            put("subscribe", [""], tval)
-            self.out.value_pos[(*path, "subscribe", 0)] = tval.pos
-        if transport is not None:
-            put(
-                "x-transport",
-                transport,
-                tr_val if tr_val is not None and tr_val is not dev.transport else None,
+        self.entries.append(
+            _Entry(
+                dev,
+                process,
+                sname,
+                cname,
+                stype,
+                method,
+                sock,
+                path,
+                pos,
+                addresses,
+                unknown,
+                runtime,
+                aval.key if aval is not None else pos,
             )
+        )
+        self.options(put, ints, stype, tval, path)
+        if transport is not None:
+            put("x-transport", transport, tr_val)
         meta: dict[str, Any] = {"channel": cname}
         if num > 0:
             meta["sockets"] = num
@@ -512,6 +438,100 @@ class _Builder:
         put("x-fairmq", meta, None)
         for k, v in meta.items():
             self.out.put(meta, (*path, "x-fairmq"), k, v, pos, pos)
+
+    def integers(self, fields: Fields) -> dict[str, tuple[int, Val] | None]:
+        """The integer fields that are written, checked (32-bit; sizes not negative)."""
+        ints: dict[str, tuple[int, Val] | None] = {}
+        for key in INT_FIELDS:
+            v = fields.get(key)
+            if v is None:
+                ints[key] = None
+                continue
+            n = self.integer(v, key)
+            if key in _NON_NEGATIVE and n < 0:
+                raise self.err(v.pos, f"{key} must not be negative (got {n})")
+            ints[key] = (n, v)
+        return ints
+
+    def socket_type(self, fields: Fields, label: str, pos: Position) -> tuple[str, Val]:
+        """The socket type as FairMQ reads it (case matters); a catalogue entry without a
+        usable type is left out (:class:`SkipDevice`), a launch's is an input error."""
+        tval = fields.get("type")
+        stype = self.string(tval, "type") if tval is not None else ""
+        if not stype or tval is None:
+            if self.launch.catalogue:
+                raise SkipDevice(f"{label} has no type")
+            raise self.err(
+                tval.pos if tval is not None else pos,
+                f"{label} has no 'type': expected one of {', '.join(SOCKET_TYPES)}",
+            )
+        if stype in SOCKET_TYPES:
+            return stype, tval
+        if has_placeholder(stype):
+            if self.launch.catalogue:
+                raise SkipDevice(f"{label} has type {stype!r}")
+            raise self.err(
+                tval.pos, f"{label}: socket type {stype!r} is a placeholder: pass --var to set it"
+            )
+        msg = f"unknown socket type {stype!r}: expected one of {', '.join(SOCKET_TYPES)}"
+        close = difflib.get_close_matches(stype.lower(), SOCKET_TYPES, n=1, cutoff=0.6)
+        raise self.err(tval.pos, msg + (f"; did you mean {close[0]!r}?" if close else ""))
+
+    def transport(self, fields: Fields, dev: Device) -> tuple[str | None, Val | None]:
+        """The socket's transport and where the channel says it (``None``: not written on
+        the channel).  ``default`` is the device's ``--transport``, else zeromq; in a
+        catalogue the device's ``--transport`` is not known, so neither is the default."""
+        transport: str | None = None if self.launch.catalogue else DEFAULT_TRANSPORT
+        tr_val = fields.get("transport") or dev.transport
+        if tr_val is None:
+            return transport, None
+        tr = self.string(tr_val, "transport")
+        if tr not in TRANSPORTS and not has_placeholder(tr):
+            raise self.err(
+                tr_val.pos, f"unknown transport {tr!r}: expected one of {', '.join(TRANSPORTS)}"
+            )
+        if tr == "default" and dev.transport is not None and tr_val is not dev.transport:
+            tr = self.string(dev.transport, "transport")
+        if tr != "default" and not has_placeholder(tr):
+            transport = tr
+        return transport, (tr_val if tr_val is not dev.transport else None)
+
+    def method(self, fields: Fields, label: str, pos: Position) -> str | None:
+        """``bind`` or ``connect`` (case matters), or ``None`` when absent or a placeholder."""
+        mval = fields.get("method")
+        method = self.string(mval, "method") if mval is not None else None
+        if method is None or method in METHODS:
+            return method
+        if not method or has_placeholder(method):
+            return None
+        raise self.err(
+            mval.pos if mval else pos,
+            f"{label}: invalid method {method!r}: expected 'bind' or 'connect'",
+        )
+
+    def options(
+        self,
+        put: Callable[[str, Any, Val | None], None],
+        ints: dict[str, tuple[int, Val] | None],
+        stype: str,
+        tval: Val,
+        path: Path,
+    ) -> None:
+        """HWMs (FairMQ's default 1000), kernel buffers (0 = the OS default), linger
+        (default 500 ms) and SUB's subscription to everything."""
+        snd, rcv = ints["sndBufSize"], ints["rcvBufSize"]
+        put("sndhwm", DEFAULT_BUF_SIZE if snd is None else snd[0], None if snd is None else snd[1])
+        put("rcvhwm", DEFAULT_BUF_SIZE if rcv is None else rcv[0], None if rcv is None else rcv[1])
+        for fmq_key, native_key in (("sndKernelSize", "sndbuf"), ("rcvKernelSize", "rcvbuf")):
+            size = ints[fmq_key]
+            if size is not None and size[0]:
+                put(native_key, size[0], size[1])
+        linger = ints["linger"]
+        ms = DEFAULT_LINGER_MS if linger is None else linger[0]
+        put("linger", "infinite" if ms < 0 else f"{ms}ms", None if linger is None else linger[1])
+        if stype == "sub":
+            put("subscribe", [""], tval)
+            self.out.value_pos[(*path, "subscribe", 0)] = tval.pos
 
     def addresses(
         self, fields: Fields, method: str | None, label: str, dev: Device, pos: Position

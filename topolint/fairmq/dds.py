@@ -19,6 +19,7 @@ nesting is bounded.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -163,6 +164,16 @@ def _shadow(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class _Instance:
+    """A task started by ``<main>``: where (``group/collection/``), which, how many times."""
+
+    context: str
+    task: str
+    replicas: int
+    replicas_pos: Position | None
+
+
 @dataclass
 class _Task:
     name: str
@@ -184,6 +195,7 @@ class _Reader:
                 self.vars[v.name] = v.attrs.get("value", "")
         self.vars.update(variables)
         self.notes: list[str] = []
+        self.collections: dict[str, Elem] = {c.name: c for c in root.find("declcollection")}
 
     def err(self, e: Elem, message: str) -> InputError:
         return InputError(message, self.file, e.line, e.column)
@@ -214,74 +226,12 @@ class _Reader:
         return n, e.pos
 
     def run(self) -> Launch:
+        """The launch: every task instance of ``<main>`` with its multiplicity."""
         root = self.root
         decls = root.find("decltask")
-        spans = [x.content for d in decls for x in d.find("exe")]
-        shadow = _shadow(self.text, spans)
+        shadow = _shadow(self.text, [x.content for d in decls for x in d.find("exe")])
         tasks = {t.name: t for t in (self.task(d, shadow) for d in decls)}
-        collections: dict[str, Elem] = {c.name: c for c in root.find("declcollection")}
-        instances: list[
-            tuple[str, str, int, Position | None]
-        ] = []  # (context, task, replicas, pos)
-
-        def add_task(name: str, where: Elem, context: str, n: int, npos: Position | None) -> None:
-            if name not in tasks:
-                raise self.err(
-                    where, f"task {name!r} is not declared (no <decltask name={name!r}>)"
-                )
-            instances.append((context, name, n, npos))
-
-        def add_collection(
-            name: str, where: Elem, context: str, n: int, npos: Position | None
-        ) -> None:
-            coll = collections.get(name)
-            if coll is None:
-                raise self.err(
-                    where,
-                    f"collection {name!r} is not declared (no <declcollection name={name!r}>)",
-                )
-            for tasks_elem in coll.find("tasks"):
-                for t in tasks_elem.children:
-                    k, kpos = self.count(t)
-                    add_task(t.text.strip(), t, f"{context}{name}/", n * k, kpos or npos)
-
-        mains = root.find("main")
-        for main in mains:
-            for child in main.children:
-                if child.tag in ("task", "collection"):
-                    (add_task if child.tag == "task" else add_collection)(
-                        child.text.strip(), child, "", 1, None
-                    )
-                elif child.tag == "group":
-                    n, npos = self.count(child)
-                    for g in child.children:
-                        if g.tag in ("task", "collection"):
-                            (add_task if g.tag == "task" else add_collection)(
-                                g.text.strip(), g, f"{child.name}/", n, npos
-                            )
-        if not mains:  # a topology without <main> declares tasks only: each once
-            self.notes.append("no <main>: each declared task counted once")
-            instances = [("", name, 1, None) for name in tasks]
-        names = [t for _, t, _, _ in instances]
-        devices: list[Device] = []
-        for context, name, n, npos in instances:
-            task = tasks[name]
-            label = name if names.count(name) == 1 else f"{context}{name}"
-            protos = task.devices or [
-                Device(name=name, pos=task.elem.pos, meta={"note": "no FairMQ channels"})
-            ]
-            for k, proto in enumerate(protos):
-                dev = Device(
-                    name=label if len(protos) == 1 else f"{label}-{k + 1}",
-                    pos=proto.pos,
-                    channels=proto.channels,
-                    replicas=n,
-                    replicas_pos=npos,
-                    transport=proto.transport,
-                    runtime_addresses=proto.runtime_addresses,
-                    meta={"task": name, **proto.meta},
-                )
-                devices.append(dev)
+        devices = self.devices(tasks, self.instances(tasks))
         if not any(d.channels for d in devices):
             raise NoDevices(
                 "DDS topology without FairMQ channels (no --channel-config or --mq-config in "
@@ -290,17 +240,88 @@ class _Reader:
                 root.line,
                 root.column,
             )
-        topo_name = root.name or PurePath(self.file).name
         return Launch(
             file=self.file,
             text=self.text,
             form="dds",
-            name=topo_name,
+            name=root.name or PurePath(self.file).name,
             devices=devices,
             catalogue=False,
             notes=self.notes,
             variables=self.vars,
         )
+
+    def instances(self, tasks: Mapping[str, _Task]) -> list[_Instance]:
+        """What ``<main>`` starts: tasks and collections once, or ``n`` times in a group."""
+        mains = self.root.find("main")
+        if not mains:  # a topology without <main> declares tasks only: each once
+            self.notes.append("no <main>: each declared task counted once")
+            return [_Instance("", name, 1, None) for name in tasks]
+        out: list[_Instance] = []
+        for main in mains:
+            for child in main.children:
+                if child.tag in ("task", "collection"):
+                    self.instantiate(child.tag, child, "", 1, None, tasks, out)
+                elif child.tag == "group":
+                    n, npos = self.count(child)
+                    for g in child.children:
+                        if g.tag in ("task", "collection"):
+                            self.instantiate(g.tag, g, f"{child.name}/", n, npos, tasks, out)
+        return out
+
+    def instantiate(
+        self,
+        kind: str,
+        e: Elem,
+        context: str,
+        n: int,
+        npos: Position | None,
+        tasks: Mapping[str, _Task],
+        out: list[_Instance],
+    ) -> None:
+        """Add task or collection (``kind``) ``e``, ``n`` times, to ``out``."""
+        name = e.text.strip()
+        if kind == "task":
+            if name not in tasks:
+                raise self.err(e, f"task {name!r} is not declared (no <decltask name={name!r}>)")
+            out.append(_Instance(context, name, n, npos))
+            return
+        coll = self.collections.get(name)
+        if coll is None:
+            raise self.err(
+                e, f"collection {name!r} is not declared (no <declcollection name={name!r}>)"
+            )
+        for tasks_elem in coll.find("tasks"):
+            for t in tasks_elem.children:
+                k, kpos = self.count(t)
+                # <name n="K">Task</name> (older files: <id>) inside <tasks>
+                self.instantiate("task", t, f"{context}{name}/", n * k, kpos or npos, tasks, out)
+
+    def devices(self, tasks: Mapping[str, _Task], instances: list[_Instance]) -> list[Device]:
+        """One device per task instance and command line of its ``<exe>``; a task type
+        started in several places is named by where (``group/collection/task``)."""
+        times = Counter(i.task for i in instances)
+        out: list[Device] = []
+        for inst in instances:
+            task = tasks[inst.task]
+            label = inst.task if times[inst.task] == 1 else f"{inst.context}{inst.task}"
+            protos = task.devices or [
+                Device(name=inst.task, pos=task.elem.pos, meta={"note": "no FairMQ channels"})
+            ]
+            for k, proto in enumerate(protos):
+                out.append(
+                    Device(
+                        name=label if len(protos) == 1 else f"{label}-{k + 1}",
+                        pos=proto.pos,
+                        channels=proto.channels,
+                        replicas=inst.replicas,
+                        replicas_pos=inst.replicas_pos,
+                        transport=proto.transport,
+                        runtime_addresses=proto.runtime_addresses,
+                        meta={"task": inst.task, **proto.meta},
+                    )
+                )
+        return out
 
 
 def read(
