@@ -32,7 +32,7 @@ from topolint.executor.plan import (
 )
 from topolint.executor.scenarios import Scenario, ScenarioError
 from topolint.graph import Connection, TopologyGraph
-from topolint.model import Socket, Topology
+from topolint.model import Process, Socket, Topology
 
 #: Size used for a message type without ``max_size`` (and below the wire header).
 DEFAULT_SIZE = 64
@@ -176,23 +176,11 @@ def _match(scenarios: list[Scenario], kind: str, inst: str, proc: str) -> Scenar
     return found
 
 
-def build_plan(
-    topo: Topology,
-    tg: TopologyGraph,
-    scenarios: list[Scenario] | None = None,
-    *,
-    timeout: float = 30.0,
-    settings: Settings | None = None,
-    limits: Limits | None = None,
-    kernel: Any = None,
-) -> RunPlan:
-    """The run plan of ``topo``.  Raises :class:`ScenarioError` for an unknown target."""
-    from topolint.queue_model import Kernel
-
-    scenarios = list(scenarios or [])
-    limits = limits or Limits()
-    kernel = kernel or Kernel.from_host()
-    notes: list[str] = []
+def _check_request(
+    topo: Topology, scenarios: list[Scenario], limits: Limits
+) -> dict[str, list[str]]:
+    """The instances of each process; raises :class:`ScenarioError` for a scenario that
+    names no process or instance, and ``PlanError`` for more instances than the cap."""
     instances_of = {name: p.instances() for name, p in topo.processes.items()}
     all_instances = {i for insts in instances_of.values() for i in insts}
     for sc in scenarios:
@@ -210,264 +198,372 @@ def build_plan(
             f"{total} process instances exceed the cap of {limits.max_instances} "
             f"(raise it with a limit, up to {int(limits.HARD['max_instances'])})"
         )
+    return instances_of
 
-    conns = _data_connections(tg)
-    out_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
-    in_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
-    for c in conns:
-        if c.mismatch:  # no data flows, and the graph's direction is arbitrary
-            continue
-        if c.sender_socket is not None:
-            out_edges[(c.sender, c.sender_socket.name)].append(c)
-        if c.receiver_socket is not None:
-            in_edges[(c.receiver, c.receiver_socket.name)].append(c)
 
-    endpoints: list[EndpointPlan] = []
-    bind_ids: dict[tuple[str, int], str] = {}
-    implicit: dict[tuple[str, str], str] = {}
-    void_ids: dict[tuple[str, str, str], str] = {}
+def _role(s: Socket, outs: list[Connection], ins: list[Connection]) -> str:
+    """The role of socket ``s`` of one instance, from the data edges it has (or, with none,
+    from its type and declared direction)."""
+    if outs and ins:
+        role = "both"
+    elif outs:
+        role = "out"
+    elif ins:
+        role = "in"
+    elif s.type in OUT_TYPES or (s.sends and not s.receives):
+        role = "out"
+    elif s.type in IN_TYPES or s.receives:
+        role = "in"
+    else:
+        role = "none"
+    if s.is_control and role != "none":
+        role = "control-out" if role in ("out", "both") else "control-in"
+    return role
 
-    def new_endpoint(transport: str, bound: bool, declared: str) -> str:
-        eid = f"e{len(endpoints)}"
-        endpoints.append(EndpointPlan(eid, transport, bound, declared))
+
+def _live(cs: list[Connection]) -> list[Connection]:
+    """The connections that carry data: resolved, with matching socket types."""
+    return [c for c in cs if not c.unresolved and not c.mismatch]
+
+
+def _kind(ip: InstancePlan) -> str:
+    """source, worker, sink or idle, from the data roles of the instance's sockets."""
+    data_in = any(sp.role in ("in", "both") for sp in ip.sockets)
+    data_out = any(sp.role in ("out", "both") for sp in ip.sockets)
+    return {
+        (False, True): "source",
+        (True, True): "worker",
+        (True, False): "sink",
+        (False, False): "idle",
+    }[(data_in, data_out)]
+
+
+def _join_plan(p: Process) -> JoinPlan | None:
+    """The join of process ``p``, if it declares one."""
+    if p.join is None:
+        return None
+    return JoinPlan(
+        inputs=list(p.join.inputs),
+        match=p.join.match,
+        max_pending=p.join.max_pending,
+        timeout=p.join.timeout,
+        on_timeout=p.join.on_timeout or "drop",
+    )
+
+
+def _scenario_plan(scenarios: list[Scenario], inst: str, proc: str) -> ScenarioPlan:
+    """What the scenarios break in instance ``inst`` of process ``proc``."""
+    late = _match(scenarios, "late-start", inst, proc)
+    kill = _match(scenarios, "kill", inst, proc)
+    return ScenarioPlan(
+        stall=_match(scenarios, "stall", inst, proc) is not None,
+        start_delay=late.delay if late else 0.0,
+        drop_eod=_match(scenarios, "drop-end-of-data", inst, proc) is not None,
+        kill_at=kill.fraction if kill else None,
+    )
+
+
+#: One socket pair joined by inproc inside one process: process, sender, receiver, and
+#: whether the connecting socket is the sender.
+Internal = tuple[str, Socket, Socket, bool]
+
+
+class _Builder:
+    """The state shared while one plan is built: the data edges per socket, the abstract
+    endpoints handed out so far, and the instance and socket plans."""
+
+    def __init__(self, topo: Topology, tg: TopologyGraph, kernel: Any) -> None:
+        self.topo, self.tg, self.kernel = topo, tg, kernel
+        self.conns = _data_connections(tg)
+        self.out_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
+        self.in_edges: dict[tuple[str, str], list[Connection]] = defaultdict(list)
+        for c in self.conns:
+            if c.mismatch:  # no data flows, and the graph's direction is arbitrary
+                continue
+            if c.sender_socket is not None:
+                self.out_edges[(c.sender, c.sender_socket.name)].append(c)
+            if c.receiver_socket is not None:
+                self.in_edges[(c.receiver, c.receiver_socket.name)].append(c)
+        self.endpoints: list[EndpointPlan] = []
+        self.bind_ids: dict[tuple[str, int], str] = {}
+        self.shared: dict[int, str] = {}
+        self.plans: dict[str, InstancePlan] = {}
+        self.socks: dict[tuple[str, str], SocketPlan] = {}
+
+    def new_endpoint(self, transport: str, bound: bool, declared: str) -> str:
+        """A new abstract endpoint; returns its id."""
+        eid = f"e{len(self.endpoints)}"
+        self.endpoints.append(EndpointPlan(eid, transport, bound, declared))
         return eid
 
-    def size_of(s: Socket) -> int:
-        mt = topo.message_of(s)
+    def size_of(self, s: Socket) -> int:
+        """Bytes per message sent on ``s``: its message's ``max_size``, or the default."""
+        mt = self.topo.message_of(s)
         if mt is None or mt.max_size is None:
             return DEFAULT_SIZE
         return int(mt.max_size)
 
-    # endpoint conflicts: every bind of one conflict group binds one endpoint, so the
-    # second bind fails as it would in production (the child records it and goes on)
-    shared: dict[int, str] = {}
-    for group in tg.conflicts:
-        eid = new_endpoint(_transport(group[0].endpoint.transport), True, group[0].endpoint.text)
-        for bd in group:
-            shared[id(bd.endpoint)] = eid
+    def share_conflicts(self) -> None:
+        """Endpoint conflicts: every bind of one conflict group binds one endpoint, so the
+        second bind fails as it would in production (the child records it and goes on)."""
+        for group in self.tg.conflicts:
+            first = group[0].endpoint
+            eid = self.new_endpoint(_transport(first.transport), True, first.text)
+            for bd in group:
+                self.shared[id(bd.endpoint)] = eid
 
-    plans: dict[str, InstancePlan] = {}
-    socks: dict[tuple[str, str], SocketPlan] = {}
-    for p in topo.processes.values():
-        explicit_eod = [s for s in p.sockets.values() if s.can_send and EOD in s.carries]
-        for inst in p.instances():
-            ip = InstancePlan(inst, process=p.name)
-            for s in p.sockets.values():
-                outs, ins = out_edges[(inst, s.name)], in_edges[(inst, s.name)]
-                if outs and ins:
-                    role = "both"
-                elif outs:
-                    role = "out"
-                elif ins:
-                    role = "in"
-                elif s.type in OUT_TYPES or (s.sends and not s.receives):
-                    role = "out"
-                elif s.type in IN_TYPES or s.receives:
-                    role = "in"
-                else:
-                    role = "none"
-                if s.is_control and role != "none":
-                    role = "control-out" if role in ("out", "both") else "control-in"
-                if explicit_eod:
-                    carries = s in explicit_eod
-                else:
-                    carries = not s.is_control and "carries" not in s.declared
-                resolved = [c for c in outs + ins if not c.unresolved and not c.mismatch]
-                streams = [c for c in resolved if _transport(c.transport) != "inproc"]
-                sp = SocketPlan(
-                    name=s.name,
-                    type=s.type,
-                    role=role,
-                    options=_options(s),
-                    message=s.message,
-                    size=max(1, size_of(s)),
-                    sync=s.sync or "none",
-                    expected_subscribers=len(
-                        [c for c in outs if not c.unresolved and not c.mismatch]
-                    )
-                    if s.type in COPYING
-                    else 0,
-                    carries_eod=carries,
-                    control=s.is_control,
-                    peers=len(outs) + len(ins),
-                    wait_peers=len(streams) if s.type not in COPYING and role != "in" else 0,
-                )
-                for e in s.binds:
-                    if id(e) in shared:
-                        eid = shared[id(e)]
-                        sp.conflicting.append(eid)
-                    else:
-                        eid = new_endpoint(_transport(e.transport), True, e.text)
-                    bind_ids[(inst, id(e))] = eid
-                    sp.binds.append(eid)
-                ip.sockets.append(sp)
-                socks[(inst, s.name)] = sp
-            plans[inst] = ip
+    def socket_plan(self, inst: str, s: Socket, explicit_eod: list[Socket]) -> SocketPlan:
+        """The plan of socket ``s`` of instance ``inst``, with an endpoint per bind."""
+        outs, ins = self.out_edges[(inst, s.name)], self.in_edges[(inst, s.name)]
+        role = _role(s, outs, ins)
+        if explicit_eod:
+            carries = s in explicit_eod
+        else:
+            carries = not s.is_control and "carries" not in s.declared
+        streams = [c for c in _live(outs + ins) if _transport(c.transport) != "inproc"]
+        sp = SocketPlan(
+            name=s.name,
+            type=s.type,
+            role=role,
+            options=_options(s),
+            message=s.message,
+            size=max(1, self.size_of(s)),
+            sync=s.sync or "none",
+            expected_subscribers=len(_live(outs)) if s.type in COPYING else 0,
+            carries_eod=carries,
+            control=s.is_control,
+            peers=len(outs) + len(ins),
+            wait_peers=len(streams) if s.type not in COPYING and role != "in" else 0,
+        )
+        for e in s.binds:
+            if id(e) in self.shared:
+                eid = self.shared[id(e)]
+                sp.conflicting.append(eid)
+            else:
+                eid = self.new_endpoint(_transport(e.transport), True, e.text)
+            self.bind_ids[(inst, id(e))] = eid
+            sp.binds.append(eid)
+        return sp
 
-    def connect(inst: str, s: Socket, eid: str) -> None:
-        sp = socks[(inst, s.name)]
+    def instance_plans(self) -> None:
+        """An :class:`InstancePlan` with its sockets for every declared instance."""
+        for p in self.topo.processes.values():
+            explicit_eod = [s for s in p.sockets.values() if s.can_send and EOD in s.carries]
+            for inst in p.instances():
+                ip = InstancePlan(inst, process=p.name)
+                for s in p.sockets.values():
+                    sp = self.socket_plan(inst, s, explicit_eod)
+                    ip.sockets.append(sp)
+                    self.socks[(inst, s.name)] = sp
+                self.plans[inst] = ip
+
+    def connect(self, inst: str, s: Socket, eid: str) -> None:
+        """Socket ``s`` of ``inst`` connects to endpoint ``eid`` (once)."""
+        sp = self.socks[(inst, s.name)]
         if eid not in sp.connects:
             sp.connects.append(eid)
 
-    for c in conns:
-        if c.unresolved:
-            vs = c.sender_socket or c.receiver_socket
-            inst = c.sender if c.sender_socket is not None else c.receiver
-            assert vs is not None
-            key = (inst, vs.name, c.endpoint.text)
-            if key not in void_ids:
-                void_ids[key] = new_endpoint(_transport(c.transport), False, c.endpoint.text)
-            connect(inst, vs, void_ids[key])
-            continue
-        ends = _connector(c)
-        if ends is None:
-            continue
-        (cinst, csock), (tinst, tsock) = ends
-        if tsock is None:
-            continue
-        if c.bind_endpoint is not None and (tinst, id(c.bind_endpoint)) in bind_ids:
-            eid = bind_ids[(tinst, id(c.bind_endpoint))]
-        else:  # a logical reference to a socket that binds nothing: bind it for the run
-            key2 = (tinst, tsock.name)
-            if key2 not in implicit:
-                implicit[key2] = new_endpoint(_transport(c.transport), True, c.endpoint.text)
-                socks[key2].binds.append(implicit[key2])
-            eid = implicit[key2]
-        connect(cinst, csock, eid)
+    def wire(self) -> None:
+        """Each connect goes to the bind it meets in the graph, or to a void endpoint."""
+        void_ids: dict[tuple[str, str, str], str] = {}
+        implicit: dict[tuple[str, str], str] = {}
+        for c in self.conns:
+            if c.unresolved:
+                vs = c.sender_socket or c.receiver_socket
+                inst = c.sender if c.sender_socket is not None else c.receiver
+                assert vs is not None
+                key = (inst, vs.name, c.endpoint.text)
+                if key not in void_ids:
+                    void_ids[key] = self.new_endpoint(
+                        _transport(c.transport), False, c.endpoint.text
+                    )
+                self.connect(inst, vs, void_ids[key])
+                continue
+            ends = _connector(c)
+            if ends is None:
+                continue
+            (cinst, csock), (tinst, tsock) = ends
+            if tsock is None:
+                continue
+            if c.bind_endpoint is not None and (tinst, id(c.bind_endpoint)) in self.bind_ids:
+                eid = self.bind_ids[(tinst, id(c.bind_endpoint))]
+            else:  # a logical reference to a socket that binds nothing: bind it for the run
+                key2 = (tinst, tsock.name)
+                if key2 not in implicit:
+                    implicit[key2] = self.new_endpoint(
+                        _transport(c.transport), True, c.endpoint.text
+                    )
+                    self.socks[key2].binds.append(implicit[key2])
+                eid = implicit[key2]
+            self.connect(cinst, csock, eid)
 
-    # inproc inside one process instance (the graph keeps no edge for a process to itself)
-    internal: list[tuple[str, Socket, Socket, bool]] = []  # process, sender, receiver, ...
-    for p in topo.processes.values():
-        for s in p.sockets.values():
-            for e in s.connects:
-                if e.kind != "inproc":
-                    continue
-                for t in p.sockets.values():
-                    for b in t.binds:
-                        if b.kind == "inproc" and b.address == e.address and t is not s:
-                            for inst in p.instances():
-                                connect(inst, s, bind_ids[(inst, id(b))])
-                            if s.sends or (s.type in OUT_TYPES and not t.sends):
-                                internal.append((p.name, s, t, True))  # the connector sends
-                            elif t.sends or t.type in OUT_TYPES:
-                                internal.append((p.name, t, s, False))
+    def wire_inproc(self) -> list[Internal]:
+        """inproc inside one process instance (the graph keeps no edge for a process to
+        itself): connect each instance's sockets; returns the pairs, sender first."""
+        internal: list[Internal] = []
+        for p in self.topo.processes.values():
+            for s in p.sockets.values():
+                for e in s.connects:
+                    if e.kind != "inproc":
+                        continue
+                    for t in p.sockets.values():
+                        for b in t.binds:
+                            if b.kind == "inproc" and b.address == e.address and t is not s:
+                                for inst in p.instances():
+                                    self.connect(inst, s, self.bind_ids[(inst, id(b))])
+                                if s.sends or (s.type in OUT_TYPES and not t.sends):
+                                    internal.append((p.name, s, t, True))  # the connector sends
+                                elif t.sends or t.type in OUT_TYPES:
+                                    internal.append((p.name, t, s, False))
+        return internal
 
-    # behaviour and scenarios
-    for p in topo.processes.values():
-        for inst in p.instances():
-            ip = plans[inst]
-            data_in = any(sp.role in ("in", "both") for sp in ip.sockets)
-            data_out = any(sp.role in ("out", "both") for sp in ip.sockets)
-            kind = {
-                (False, True): "source",
-                (True, True): "worker",
-                (True, False): "sink",
-                (False, False): "idle",
-            }[(data_in, data_out)]
-            eod = p.end_of_data
-            action = eod.action if eod is not None else "none"
-            control_in = [sp for sp in ip.sockets if sp.role == "control-in"]
-            eod_ins = control_in or [sp for sp in ip.sockets if sp.role in ("in", "both")]
-            upstream = sum(
-                len([c for c in in_edges[(inst, sp.name)] if not c.unresolved and not c.mismatch])
-                for sp in eod_ins
-            )
-            if eod is None or eod.wait_for == "all":
-                wait = max(1, upstream)
-            elif eod.wait_for == "any":
-                wait = 1
-            else:
-                wait = max(1, int(eod.wait_for))
+    def eod_plan(self, p: Process, ip: InstancePlan) -> EndOfDataPlan:
+        """End-of-data of instance ``ip``: its action, and how many upstream signals it
+        waits for (``all`` resolved to the connections into its end-of-data inputs)."""
+        eod = p.end_of_data
+        action = eod.action if eod is not None else "none"
+        control_in = [sp for sp in ip.sockets if sp.role == "control-in"]
+        eod_ins = control_in or [sp for sp in ip.sockets if sp.role in ("in", "both")]
+        upstream = sum(len(_live(self.in_edges[(ip.name, sp.name)])) for sp in eod_ins)
+        if eod is None or eod.wait_for == "all":
+            wait = max(1, upstream)
+        elif eod.wait_for == "any":
+            wait = 1
+        else:
+            wait = max(1, int(eod.wait_for))
+        return EndOfDataPlan(action, wait, eod.timeout if eod is not None else None)
+
+    def behave(self, scenarios: list[Scenario]) -> None:
+        """Behaviour and scenario of every instance."""
+        for p in self.topo.processes.values():
             rate = p.rate
             if rate is None and p.period:
                 rate = 1.0 / p.period
-            join = None
-            if p.join is not None:
-                join = JoinPlan(
-                    inputs=list(p.join.inputs),
-                    match=p.join.match,
-                    max_pending=p.join.max_pending,
-                    timeout=p.join.timeout,
-                    on_timeout=p.join.on_timeout or "drop",
+            for inst in p.instances():
+                ip = self.plans[inst]
+                ip.behaviour = BehaviourPlan(
+                    kind=_kind(ip),
+                    count=p.count,
+                    rate=rate,
+                    phase=p.phase or 0.0,
+                    service_time=p.service_time or 0.0,
+                    filters=p.filters,
+                    end_of_data=self.eod_plan(p, ip),
+                    join=_join_plan(p),
                 )
-            ip.behaviour = BehaviourPlan(
-                kind=kind,
-                count=p.count,
-                rate=rate,
-                phase=p.phase or 0.0,
-                service_time=p.service_time or 0.0,
-                filters=p.filters,
-                end_of_data=EndOfDataPlan(action, wait, eod.timeout if eod is not None else None),
-                join=join,
-            )
-            late = _match(scenarios, "late-start", inst, p.name)
-            kill = _match(scenarios, "kill", inst, p.name)
-            ip.scenario = ScenarioPlan(
-                stall=_match(scenarios, "stall", inst, p.name) is not None,
-                start_delay=late.delay if late else 0.0,
-                drop_eod=_match(scenarios, "drop-end-of-data", inst, p.name) is not None,
-                kill_at=kill.fraction if kill else None,
-            )
+                ip.scenario = _scenario_plan(scenarios, inst, p.name)
 
-    # stall: whoever sends data to a stalled instance floods that socket
-    for c in conns:
-        if c.unresolved or c.mismatch or c.sender_socket is None:
-            continue
-        if plans[c.receiver].scenario.stall and not plans[c.sender].scenario.stall:
-            sp = socks[(c.sender, c.sender_socket.name)]
-            sp.flood = True
-            sp.flood_peers = len(
-                [
-                    x
-                    for x in out_edges[(c.sender, c.sender_socket.name)]
-                    + in_edges[(c.sender, c.sender_socket.name)]
-                    if not x.unresolved and not x.mismatch and _transport(x.transport) != "inproc"
-                ]
-            )
+    def mark_floods(self, internal: list[Internal]) -> None:
+        """Stall: whoever sends data to a stalled instance floods that socket; inside a
+        stalled instance, the sender of an inproc pair floods its own pipe."""
+        for c in self.conns:
+            if c.unresolved or c.mismatch or c.sender_socket is None:
+                continue
+            if self.plans[c.receiver].scenario.stall and not self.plans[c.sender].scenario.stall:
+                key = (c.sender, c.sender_socket.name)
+                sp = self.socks[key]
+                sp.flood = True
+                sp.flood_peers = len(
+                    [
+                        x
+                        for x in _live(self.out_edges[key] + self.in_edges[key])
+                        if _transport(x.transport) != "inproc"
+                    ]
+                )
+        for pname, snd, _rcv, _ in internal:
+            for inst in self.topo.processes[pname].instances():
+                if self.plans[inst].scenario.stall:  # a stall stalls the receiving socket only
+                    self.socks[(inst, snd.name)].flood = True
+                    self.socks[(inst, snd.name)].flood_peers = 0
 
-    # the connections the report lists, with the static bound for this machine
-    connections: list[ConnectionPlan] = []
-    for pname, snd, _rcv, _ in internal:
-        for inst in topo.processes[pname].instances():
-            if plans[inst].scenario.stall:  # a stall stalls the receiving socket only
-                socks[(inst, snd.name)].flood = True
-                socks[(inst, snd.name)].flood_peers = 0
-    for c in conns:
-        ss = c.sender_socket
-        if ss is None:
-            continue
-        sp = socks[(c.sender, ss.name)]
-        n_out = len([x for x in out_edges[(c.sender, ss.name)] if not x.unresolved])
+    def connection_plan(self, c: Connection, ss: Socket) -> ConnectionPlan:
+        """The report's row for connection ``c`` sent by ``ss``, with its static bound."""
+        topo, kernel = self.topo, self.kernel
+        sp = self.socks[(c.sender, ss.name)]
+        n_out = len([x for x in self.out_edges[(c.sender, ss.name)] if not x.unresolved])
         note = ""
         if c.unresolved:
             note = "unresolved peer: run against a closed loopback port, nothing is contacted"
         elif c.mismatch:
             note = "socket types do not match: libzmq refuses the connection"
         actual = max(sp.size, 27)
-        connections.append(
-            ConnectionPlan(
-                sender=c.sender_id,
-                receiver=c.receiver_id,
-                transport=_transport(c.transport),
-                endpoint=c.endpoint.text,
-                predicted_bound_messages=_parked(topo, c, actual)
-                if c.unresolved
-                else _bound(topo, c, actual, kernel),
-                pinned_bound_messages=None if c.unresolved else _pinned(topo, c, actual, kernel),
-                lossy=ss.type in ("pub", "router") or (ss.type == "xpub" and not ss.nodrop),
-                load_balanced=ss.type in LOAD_BALANCING and n_out > 1,
-                control=c.control,
-                note=note,
-            )
+        return ConnectionPlan(
+            sender=c.sender_id,
+            receiver=c.receiver_id,
+            transport=_transport(c.transport),
+            endpoint=c.endpoint.text,
+            predicted_bound_messages=_parked(topo, c, actual)
+            if c.unresolved
+            else _bound(topo, c, actual, kernel),
+            pinned_bound_messages=None if c.unresolved else _pinned(topo, c, actual, kernel),
+            lossy=ss.type in ("pub", "router") or (ss.type == "xpub" and not ss.nodrop),
+            load_balanced=ss.type in LOAD_BALANCING and n_out > 1,
+            control=c.control,
+            note=note,
         )
-        if c.transport not in ("tcp", "ipc", "inproc"):
-            notes.append(f"{c.sender_id} -> {c.receiver_id}: {c.transport} run as loopback TCP")
 
-    for p in topo.processes.values():
-        for s in p.sockets.values():
-            mt = topo.message_of(s)
-            if s.can_send and (mt is None or mt.max_size is None):
-                notes.append(f"{s.id}: message size unknown, the run sends {DEFAULT_SIZE} B")
+    def connection_plans(self, notes: list[str]) -> list[ConnectionPlan]:
+        """The connections the report lists, with the static bound for this machine."""
+        connections: list[ConnectionPlan] = []
+        for c in self.conns:
+            if c.sender_socket is None:
+                continue
+            connections.append(self.connection_plan(c, c.sender_socket))
+            if c.transport not in ("tcp", "ipc", "inproc"):
+                notes.append(f"{c.sender_id} -> {c.receiver_id}: {c.transport} run as loopback TCP")
+        return connections
+
+    def size_notes(self) -> list[str]:
+        """A note for every sending socket whose message size is unknown."""
+        notes = []
+        for p in self.topo.processes.values():
+            for s in p.sockets.values():
+                mt = self.topo.message_of(s)
+                if s.can_send and (mt is None or mt.max_size is None):
+                    notes.append(f"{s.id}: message size unknown, the run sends {DEFAULT_SIZE} B")
+        return notes
+
+
+def build_plan(
+    topo: Topology,
+    tg: TopologyGraph,
+    scenarios: list[Scenario] | None = None,
+    *,
+    timeout: float = 30.0,
+    settings: Settings | None = None,
+    limits: Limits | None = None,
+    kernel: Any = None,
+) -> RunPlan:
+    """The run plan of ``topo``.
+
+    Parameters
+    ----------
+    topo, tg
+        The topology and its wiring graph (:func:`topolint.graph.build_graph`).
+    scenarios
+        Parsed ``--scenario`` values; one naming no process or instance raises
+        :class:`ScenarioError`.
+    timeout, settings, limits
+        Carried into the plan (``limits`` defaults to :class:`Limits`); more instances
+        than ``limits.max_instances`` raise ``PlanError``.
+    kernel
+        The kernel socket-buffer defaults for the static bounds (default: this host's).
+    """
+    from topolint.queue_model import Kernel
+
+    scenarios = list(scenarios or [])
+    limits = limits or Limits()
+    _check_request(topo, scenarios, limits)
+    b = _Builder(topo, tg, kernel or Kernel.from_host())
+    b.share_conflicts()
+    b.instance_plans()
+    b.wire()
+    internal = b.wire_inproc()
+    b.behave(scenarios)
+    b.mark_floods(internal)
+    notes: list[str] = []
+    connections = b.connection_plans(notes)
+    notes.extend(b.size_notes())
     if tg.conflicts:
         notes.append(
             "endpoint conflicts are reproduced: the binds of one conflicting endpoint bind one "
@@ -475,8 +571,8 @@ def build_plan(
         )
     return RunPlan(
         name=topo.name,
-        instances=[plans[i] for p in topo.processes.values() for i in p.instances()],
-        endpoints=endpoints,
+        instances=[b.plans[i] for p in topo.processes.values() for i in p.instances()],
+        endpoints=b.endpoints,
         connections=connections,
         timeout=timeout,
         limits=limits,
