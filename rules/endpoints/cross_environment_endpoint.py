@@ -44,7 +44,7 @@ from collections.abc import Iterator
 
 from topolint.context import Context
 from topolint.findings import Fact, Path
-from topolint.model import Topology
+from topolint.model import Process, Socket, Topology
 
 from ._hosts import HostSet, is_loopback, network, option_list, target_host
 
@@ -55,9 +55,11 @@ OPTIONS = {"production-environments": ["production", "prod"]}
 
 
 class _Claims:
-    """Which environments claim which hosts."""
+    """Which environments claim which hosts, seen from the topology's own environment."""
 
-    def __init__(self, topo: Topology) -> None:
+    def __init__(self, topo: Topology, prod_names: set[str]) -> None:
+        self.own = topo.environment or ""
+        self.prod_names = prod_names  # lower-case names of production environments
         self.sets: dict[str, HostSet] = {}
         self.bad: list[tuple[Path, str]] = []
         for env, spec in topo.environments.items():
@@ -79,15 +81,28 @@ class _Claims:
                 out.append((env, hit))
         return out
 
+    def foreign(self, host: str) -> tuple[str, str] | None:
+        """The other-class environment claiming ``host`` (unless ours claims it too)."""
+        if is_loopback(host):
+            return None
+        found = self.claimers(host)
+        if any(env == self.own for env, _ in found):
+            return None
+        own_is_prod = self.own.lower() in self.prod_names
+        for env, entry in found:
+            if (env.lower() in self.prod_names) != own_is_prod:
+                return env, entry
+        return None
+
 
 def check(ctx: Context) -> Iterator[Fact]:
+    """Processes placed on, and connects aimed at, hosts that an environment of the other
+    class (production or not) claims."""
     topo = ctx.topology
     if not topo.environment or not topo.environments:
         return
     prod_names = {n.lower() for n in option_list(ctx.option("production-environments"))}
-    own = topo.environment
-    own_is_prod = own.lower() in prod_names
-    claims = _Claims(topo)
+    claims = _Claims(topo, prod_names)
     for path, entry in claims.bad:
         yield Fact(
             f"environment network {entry!r} is not an IP network (like 10.1.0.0/16): "
@@ -95,52 +110,51 @@ def check(ctx: Context) -> Iterator[Fact]:
             path=path,
             subject=(f"environments.{path[1]}",),
         )
-
-    def foreign(host: str) -> tuple[str, str] | None:
-        """The other-class environment claiming ``host`` (unless ours claims it too)."""
-        if is_loopback(host):
-            return None
-        found = claims.claimers(host)
-        if any(env == own for env, _ in found):
-            return None
-        for env, entry in found:
-            if (env.lower() in prod_names) != own_is_prod:
-                return env, entry
-        return None
-
     for p in topo.processes.values():
         if p.host_declared:
-            hit = foreign(p.host)
-            if hit:
-                env, entry = hit
-                yield Fact(
-                    f"topology {topo.name!r} of environment {own} places process {p.name} "
-                    f"on host {p.host!r}, a host of environment {env} "
-                    f"({entry!r}){_written(_raw(topo, (*p.path, 'host')))}",
-                    path=(*p.path, "host"),
-                    subject=(p.name, p.host),
-                    related=_env_path(topo, env),
-                    fix=f"run {p.name} on a host of environment {own}",
-                )
+            yield from _placement(topo, claims, p)
         for s in p.sockets.values():
-            for e in s.connects:
-                host = target_host(e, p, topo)
-                if host is None:
-                    continue
-                hit = foreign(host)
-                if not hit:
-                    continue
-                env, entry = hit
-                how = e.text if e.kind != "ref" else f"{e.text} (on host {host!r})"
-                yield Fact(
-                    f"topology {topo.name!r} of environment {own}: {s.type.upper()} socket "
-                    f"{s.id} connects to {how}, a host of environment {env} "
-                    f"({entry!r}){_written(e.raw)}",
-                    path=e.path,
-                    subject=(s.id, host),
-                    related=_env_path(topo, env),
-                    fix=f"connect to a host of environment {own} (a variable with a {own} default)",
-                )
+            yield from _connects(topo, claims, p, s)
+
+
+def _placement(topo: Topology, claims: _Claims, p: Process) -> Iterator[Fact]:
+    """``p`` is placed on a host of an environment of the other class."""
+    hit = claims.foreign(p.host)
+    if hit:
+        env, entry = hit
+        yield Fact(
+            f"topology {topo.name!r} of environment {claims.own} places process {p.name} "
+            f"on host {p.host!r}, a host of environment {env} "
+            f"({entry!r}){_written(_raw(topo, (*p.path, 'host')))}",
+            path=(*p.path, "host"),
+            subject=(p.name, p.host),
+            related=_env_path(topo, env),
+            fix=f"run {p.name} on a host of environment {claims.own}",
+        )
+
+
+def _connects(topo: Topology, claims: _Claims, p: Process, s: Socket) -> Iterator[Fact]:
+    """Each connect of socket ``s`` of ``p`` to a host of an environment of the other
+    class."""
+    own = claims.own
+    for e in s.connects:
+        host = target_host(e, p, topo)
+        if host is None:
+            continue
+        hit = claims.foreign(host)
+        if not hit:
+            continue
+        env, entry = hit
+        how = e.text if e.kind != "ref" else f"{e.text} (on host {host!r})"
+        yield Fact(
+            f"topology {topo.name!r} of environment {own}: {s.type.upper()} socket "
+            f"{s.id} connects to {how}, a host of environment {env} "
+            f"({entry!r}){_written(e.raw)}",
+            path=e.path,
+            subject=(s.id, host),
+            related=_env_path(topo, env),
+            fix=f"connect to a host of environment {own} (a variable with a {own} default)",
+        )
 
 
 def _raw(topo: Topology, path: Path) -> str:

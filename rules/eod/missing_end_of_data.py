@@ -56,7 +56,8 @@ topology is not meant to end.
 from collections.abc import Iterator
 
 from topolint.context import Context
-from topolint.findings import Fact
+from topolint.findings import Fact, Path
+from topolint.model import Process, Topology
 
 from ._model import (
     BLOCKS,
@@ -115,66 +116,94 @@ def _nothing_declared(ctx: Context, sinks: list[str]) -> Fact:
 
 
 def _stop(ctx: Context, m: EodModel, u: str, blocked: list[str]) -> Fact:
+    """The fact for process ``u``, where end-of-data stops before the sinks ``blocked``."""
     topo = ctx.topology
-    p = topo.processes[u]
     first = blocked[0]
     head = m.origin_path(u)
     tail = m.path_to(u, first)
-    path = chain(head + tail[1:])
     origin = head[0] if head[0] != u else None
     nxt = tail[1] if len(tail) > 1 else first
-    ends = f"{path} never ends" if first != u else f"{u} never ends"
-    if len(blocked) > 1:
-        ends += f" (and {len(blocked) - 1} more sink{'s' if len(blocked) > 2 else ''}: "
-        ends += names(blocked[1:]) + ")"
-    from_ = f" from {origin}" if origin else ""
-    kind = m.kind[u]
-    where = eod_path(p)
-    if kind == SOURCE:
-        msg = f"no end-of-data from {u}: it {declaration(p)} and a source must `emit`: {ends}"
-        fix = f"declare `end_of_data: emit` on {u}"
-    elif kind == BLOCKS:
-        msg = f"end-of-data{from_} stops at {u} ({declaration(p)}): {ends}"
-        fix = (
-            f"declare `end_of_data: {{action: forward, wait_for: all, timeout: 30s}}` on {u}"
-            if action(p) != "consume"
-            else f"make {u} `forward` end-of-data instead of `consume` it"
-        )
-    elif kind == ROUTE:
-        socks = [s.id for s in m.out_sockets[u]]
-        on = f"only on {names(socks)}, which do" if socks else "on no socket, so it does"
-        msg = f"end-of-data{from_} stops at {u}: it sends end-of-data {on} not reach {nxt}: {ends}"
-        fix = f"let a socket that carries end-of-data reach {nxt}"
-        if m.out_sockets[u]:
-            where = m.out_sockets[u][0].path
-    elif kind == OVERCOUNT:
-        eod = p.end_of_data
-        assert eod is not None
-        counts = m.instance_producers(p)
-        inst, senders = min(counts.items(), key=lambda kv: len(kv[1]))
-        have = len(senders)
-        msg = (
-            f"end-of-data stops at {u}: it waits for {eod.wait_for} end-of-data signals but "
-            f"{inst} has only {have} producer{'s' if have != 1 else ''}"
-            + (f" ({names(sorted(senders))})" if senders else "")
-            + f": {ends}"
-        )
-        fix = f"set `wait_for: {have}` (or `all`) on {u}" if have else f"connect a producer to {u}"
-        where = wait_path(topo, p)
-    else:
-        assert kind == CYCLE
-        cyc = m.cycles[u]
-        msg = f"end-of-data never enters the cycle {chain([*cyc, cyc[0]])}: {ends}"
-        fix = "let a process on the cycle emit end-of-data, or feed the cycle from a source"
-        where = p.path
+    ends = _never_ends(u, chain(head + tail[1:]), blocked)
+    msg, fix, where = _why_it_stops(topo, m, u, ends, origin, nxt)
     return Fact(
         msg,
         path=where,
         subject=(u, *blocked),
         related=tuple(topo.processes[s].path for s in blocked[:5] if s != u),
         fix=fix,
-        data={"stop": u, "kind": kind, "sinks": blocked},
+        data={"stop": u, "kind": m.kind[u], "sinks": blocked},
     )
+
+
+def _never_ends(u: str, path: str, blocked: list[str]) -> str:
+    """``a -> b -> sink never ends (and 2 more sinks: ...)``: the sinks ``blocked`` by ``u``,
+    the first reached along ``path``."""
+    ends = f"{path} never ends" if blocked[0] != u else f"{u} never ends"
+    if len(blocked) > 1:
+        ends += f" (and {len(blocked) - 1} more sink{'s' if len(blocked) > 2 else ''}: "
+        ends += names(blocked[1:]) + ")"
+    return ends
+
+
+def _why_it_stops(
+    topo: Topology, m: EodModel, u: str, ends: str, origin: str | None, nxt: str
+) -> tuple[str, str, Path]:
+    """Message, fix and element at fault for the way end-of-data stops at ``u``.
+
+    Parameters
+    ----------
+    ends : str
+        What never ends (:func:`_never_ends`).
+    origin : str or None
+        Where the end-of-data that stops at ``u`` comes from (None: ``u`` itself).
+    nxt : str
+        The next process on the way to the first blocked sink.
+    """
+    p = topo.processes[u]
+    from_ = f" from {origin}" if origin else ""
+    kind = m.kind[u]
+    if kind == SOURCE:
+        msg = f"no end-of-data from {u}: it {declaration(p)} and a source must `emit`: {ends}"
+        return msg, f"declare `end_of_data: emit` on {u}", eod_path(p)
+    if kind == BLOCKS:
+        fix = (
+            f"declare `end_of_data: {{action: forward, wait_for: all, timeout: 30s}}` on {u}"
+            if action(p) != "consume"
+            else f"make {u} `forward` end-of-data instead of `consume` it"
+        )
+        return f"end-of-data{from_} stops at {u} ({declaration(p)}): {ends}", fix, eod_path(p)
+    if kind == ROUTE:
+        socks = [s.id for s in m.out_sockets[u]]
+        on = f"only on {names(socks)}, which do" if socks else "on no socket, so it does"
+        msg = f"end-of-data{from_} stops at {u}: it sends end-of-data {on} not reach {nxt}: {ends}"
+        where = m.out_sockets[u][0].path if m.out_sockets[u] else eod_path(p)
+        return msg, f"let a socket that carries end-of-data reach {nxt}", where
+    if kind == OVERCOUNT:
+        return _overcounted(topo, m, p, ends)
+    assert kind == CYCLE
+    cyc = m.cycles[u]
+    msg = f"end-of-data never enters the cycle {chain([*cyc, cyc[0]])}: {ends}"
+    fix = "let a process on the cycle emit end-of-data, or feed the cycle from a source"
+    return msg, fix, p.path
+
+
+def _overcounted(topo: Topology, m: EodModel, p: Process, ends: str) -> tuple[str, str, Path]:
+    """Message, fix and element at fault when ``p`` waits for more end-of-data signals
+    than one of its instances has producers."""
+    u = p.name
+    eod = p.end_of_data
+    assert eod is not None
+    counts = m.instance_producers(p)
+    inst, senders = min(counts.items(), key=lambda kv: len(kv[1]))
+    have = len(senders)
+    msg = (
+        f"end-of-data stops at {u}: it waits for {eod.wait_for} end-of-data signals but "
+        f"{inst} has only {have} producer{'s' if have != 1 else ''}"
+        + (f" ({names(sorted(senders))})" if senders else "")
+        + f": {ends}"
+    )
+    fix = f"set `wait_for: {have}` (or `all`) on {u}" if have else f"connect a producer to {u}"
+    return msg, fix, wait_path(topo, p)
 
 
 def _ignoring_sink(m: EodModel, s: str) -> Fact:

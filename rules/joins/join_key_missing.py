@@ -40,8 +40,9 @@ from typing import Any
 
 from topolint.context import Context
 from topolint.findings import Fact
+from topolint.model import Process, Topology
 
-from ._branches import joins
+from ._branches import Join, JoinInput, joins
 
 NAME = "join-key-missing"
 CODE = "TL402"
@@ -79,70 +80,84 @@ def schema_fields(schema: Any, root: Any = None, depth: int = 0) -> set[str] | N
 
 
 def check(ctx: Context) -> Iterator[Fact]:
+    """Joins that match by key whose inputs' message types do not show one common key."""
     topo = ctx.topology
     for j in joins(ctx):
-        p = j.process
         if j.policy != "key":
             continue
-        assert p.join is not None
-        match_path = (*p.join.path, "match")
-        keys: dict[str, list[str]] = {}
+        keys: dict[str, list[str]] = {}  # key field -> labels of the inputs carrying it
         for i in j.inputs:
             for m in i.messages:
-                where = f"input {i.label} of join {p.name}"
-                subject = (p.name, f"{p.name}.{i.label}")
-                if m is None:
-                    yield Fact(
-                        f"{where} matches by key, but its messages have no declared type: "
-                        "nothing says they carry a key",
-                        path=i.path,
-                        subject=subject,
-                        related=(match_path,),
-                        fix=f"declare receives: TYPE on {i.socket.id} (and sends: on its "
-                        "producers) with a message type that has a key",
-                    )
-                    continue
-                mt = topo.messages.get(m)
-                if mt is None:
-                    yield Fact(
-                        f"{where} receives message type {m!r}, which is not declared under "
-                        "messages:, so its key cannot be checked",
-                        path=i.path,
-                        subject=(*subject, m),
-                        related=(match_path,),
-                        fix=f"declare messages: {{{m}: {{key: FIELD, schema: ...}}}}",
-                    )
-                    continue
-                if not mt.key:
-                    yield Fact(
-                        f"{where} matches by key, but message type {m!r} declares no key: the "
-                        "join cannot tell which units belong together",
-                        path=mt.path,
-                        subject=(*subject, m),
-                        related=(match_path, i.path),
-                        fix=f"add key: FIELD to message type {m!r} (the field shared with the "
-                        "other inputs)",
-                    )
-                    continue
-                keys.setdefault(mt.key, []).append(i.label)
-                fields = schema_fields(mt.schema) if mt.schema is not None else None
-                if fields is not None and mt.key not in fields:
-                    yield Fact(
-                        f"{where} matches by key {mt.key!r}, but the schema of message type "
-                        f"{m!r} carries no field {mt.key!r} (neither in properties nor in "
-                        "required)",
-                        path=(*mt.path, "schema"),
-                        subject=(*subject, m),
-                        related=(match_path, (*mt.path, "key")),
-                        fix=f"add {mt.key!r} to the schema's properties and required list",
-                    )
+                yield from _input_facts(topo, j.process, i, m, keys)
         if len(keys) > 1:
-            desc = "; ".join(f"{k!r} on {', '.join(v)}" for k, v in sorted(keys.items()))
-            yield Fact(
-                f"join {p.name} matches by key, but its inputs carry different keys ({desc}): "
-                "there is no common field to match units on",
-                path=match_path,
-                subject=(p.name, *sorted(keys)),
-                related=tuple(dict.fromkeys(i.path for i in j.inputs)),
-                fix="use one key field for every input's message type",
-            )
+            yield _different_keys(j, keys)
+
+
+def _input_facts(
+    topo: Topology, p: Process, i: JoinInput, m: str | None, keys: dict[str, list[str]]
+) -> Iterator[Fact]:
+    """What keeps message type ``m`` on input ``i`` of key join ``p`` from carrying a key;
+    records the key it declares in ``keys``."""
+    assert p.join is not None
+    match_path = (*p.join.path, "match")
+    where = f"input {i.label} of join {p.name}"
+    subject = (p.name, f"{p.name}.{i.label}")
+    if m is None:
+        yield Fact(
+            f"{where} matches by key, but its messages have no declared type: "
+            "nothing says they carry a key",
+            path=i.path,
+            subject=subject,
+            related=(match_path,),
+            fix=f"declare receives: TYPE on {i.socket.id} (and sends: on its "
+            "producers) with a message type that has a key",
+        )
+        return
+    mt = topo.messages.get(m)
+    if mt is None:
+        yield Fact(
+            f"{where} receives message type {m!r}, which is not declared under "
+            "messages:, so its key cannot be checked",
+            path=i.path,
+            subject=(*subject, m),
+            related=(match_path,),
+            fix=f"declare messages: {{{m}: {{key: FIELD, schema: ...}}}}",
+        )
+        return
+    if not mt.key:
+        yield Fact(
+            f"{where} matches by key, but message type {m!r} declares no key: the "
+            "join cannot tell which units belong together",
+            path=mt.path,
+            subject=(*subject, m),
+            related=(match_path, i.path),
+            fix=f"add key: FIELD to message type {m!r} (the field shared with the other inputs)",
+        )
+        return
+    keys.setdefault(mt.key, []).append(i.label)
+    fields = schema_fields(mt.schema) if mt.schema is not None else None
+    if fields is not None and mt.key not in fields:
+        yield Fact(
+            f"{where} matches by key {mt.key!r}, but the schema of message type "
+            f"{m!r} carries no field {mt.key!r} (neither in properties nor in "
+            "required)",
+            path=(*mt.path, "schema"),
+            subject=(*subject, m),
+            related=(match_path, (*mt.path, "key")),
+            fix=f"add {mt.key!r} to the schema's properties and required list",
+        )
+
+
+def _different_keys(j: Join, keys: dict[str, list[str]]) -> Fact:
+    """The inputs of key join ``j`` carry several different key fields (``keys``)."""
+    p = j.process
+    assert p.join is not None
+    desc = "; ".join(f"{k!r} on {', '.join(v)}" for k, v in sorted(keys.items()))
+    return Fact(
+        f"join {p.name} matches by key, but its inputs carry different keys ({desc}): "
+        "there is no common field to match units on",
+        path=(*p.join.path, "match"),
+        subject=(p.name, *sorted(keys)),
+        related=tuple(dict.fromkeys(i.path for i in j.inputs)),
+        fix="use one key field for every input's message type",
+    )

@@ -192,6 +192,8 @@ def _count(x: float) -> str:
 
 
 def check(ctx: Context) -> Iterator[Fact]:
+    """PUB/XPUB sockets without ``nodrop`` and ROUTER sockets that may drop, silently, for
+    a receiver that falls behind, on a stream not declared loss-tolerant."""
     topo, a = ctx.topology, ctx.analysis
     for p in topo.processes.values():
         sender = a.stages[p.name]
@@ -200,58 +202,68 @@ def check(ctx: Context) -> Iterator[Fact]:
                 continue
             if sender.source and p.count is not None and s.sndhwm and p.count <= s.sndhwm:
                 continue
-            risky: dict[str, str] = {}
-            for c in ctx.wiring.outgoing(s):
-                if not c.data or c.receiver_socket is None or _tolerant(topo, c):
-                    continue
-                rs = c.receiver_socket
-                if rs.id in risky:
-                    continue
-                q = topo.processes[rs.process]
-                recv = a.stages[q.name]
-                u = recv.declared_utilisation
-                at_once = sender.source and p.count is not None and p.rate is None
-                if at_once and not p.period:  # the whole count at once: does the pipe hold it?
-                    burst = _burst(ctx, p, sender, s, rs, recv)
-                    if burst is None:
-                        continue
-                    why = burst
-                elif sender.unlimited_weight > 0 or (sender.source and sender.unlimited_source):
-                    why = f"{p.name} has no declared rate"
-                elif not q.service_time:
-                    why = f"{q.name} declares no service_time"
-                elif u is not None and u > 1.0 + 1e-9:
-                    why = (
-                        f"{q.name} receives {fmt_rate(recv.declared_load)} but serves "
-                        f"{fmt_rate(recv.capacity)}"
-                    )
-                else:
-                    burst = _burst(ctx, p, sender, s, rs, recv)
-                    if burst is None:
-                        continue
-                    why = burst
-                risky[rs.id] = why
-            if not risky:
-                continue
-            ids = list(risky)
-            shown = "; ".join(f"{r} ({risky[r]})" for r in ids[:4])
-            more = f" and {len(ids) - 4} more" if len(ids) > 4 else ""
-            what = (
-                "drops messages for a subscriber whose queue is full"
-                if s.type != "router"
-                else "drops messages to a peer whose queue is full"
-            )
-            stream = f"stream {s.sends!r}" if s.sends else "its stream"
-            yield Fact(
-                f"{s.type.upper()} {s.id} silently {what}, and {stream} is not declared "
-                f"loss-tolerant; receivers that may fall behind: {shown}{more}",
-                path=s.path,
-                subject=(s.id, *ids),
-                fix=(
-                    "use PUSH/PULL or set nodrop: true if every message matters; declare "
-                    "loss_tolerant: true if losing some is fine"
-                    if s.type != "router"
-                    else "use a blocking pattern (DEALER/ROUTER with credit, PUSH/PULL) or declare "
-                    "loss_tolerant: true"
-                ),
-            )
+            risky = _receivers_behind(ctx, p, sender, s)
+            if risky:
+                yield _silent_drop(s, risky)
+
+
+def _receivers_behind(ctx: Context, p: Process, sender: Stage, s: Socket) -> dict[str, str]:
+    """Receiving socket id -> why it may fall behind, for the data peers of ``s`` whose
+    stream is not loss-tolerant."""
+    topo = ctx.topology
+    risky: dict[str, str] = {}
+    for c in ctx.wiring.outgoing(s):
+        if not c.data or c.receiver_socket is None or _tolerant(topo, c):
+            continue
+        rs = c.receiver_socket
+        if rs.id in risky:
+            continue
+        why = _why_behind(ctx, p, sender, s, rs)
+        if why is not None:
+            risky[rs.id] = why
+    return risky
+
+
+def _why_behind(ctx: Context, p: Process, sender: Stage, s: Socket, rs: Socket) -> str | None:
+    """Why receiving socket ``rs`` may fall behind what ``s`` of ``p`` sends, or None."""
+    q = ctx.topology.processes[rs.process]
+    recv = ctx.analysis.stages[q.name]
+    u = recv.declared_utilisation
+    at_once = sender.source and p.count is not None and p.rate is None
+    if at_once and not p.period:  # the whole count at once: does the pipe hold it?
+        return _burst(ctx, p, sender, s, rs, recv)
+    if sender.unlimited_weight > 0 or (sender.source and sender.unlimited_source):
+        return f"{p.name} has no declared rate"
+    if not q.service_time:
+        return f"{q.name} declares no service_time"
+    if u is not None and u > 1.0 + 1e-9:
+        return (
+            f"{q.name} receives {fmt_rate(recv.declared_load)} but serves {fmt_rate(recv.capacity)}"
+        )
+    return _burst(ctx, p, sender, s, rs, recv)
+
+
+def _silent_drop(s: Socket, risky: dict[str, str]) -> Fact:
+    """The fact for lossy socket ``s`` and its receivers that may fall behind."""
+    ids = list(risky)
+    shown = "; ".join(f"{r} ({risky[r]})" for r in ids[:4])
+    more = f" and {len(ids) - 4} more" if len(ids) > 4 else ""
+    what = (
+        "drops messages for a subscriber whose queue is full"
+        if s.type != "router"
+        else "drops messages to a peer whose queue is full"
+    )
+    stream = f"stream {s.sends!r}" if s.sends else "its stream"
+    return Fact(
+        f"{s.type.upper()} {s.id} silently {what}, and {stream} is not declared "
+        f"loss-tolerant; receivers that may fall behind: {shown}{more}",
+        path=s.path,
+        subject=(s.id, *ids),
+        fix=(
+            "use PUSH/PULL or set nodrop: true if every message matters; declare "
+            "loss_tolerant: true if losing some is fine"
+            if s.type != "router"
+            else "use a blocking pattern (DEALER/ROUTER with credit, PUSH/PULL) or declare "
+            "loss_tolerant: true"
+        ),
+    )

@@ -47,11 +47,13 @@ When both sides mean the same message, use one type name on both sides.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from topolint.context import Context
 from topolint.contracts import UNCERTAIN_KINDS, Incompatibility, incompatibilities
-from topolint.contracts.schemas import Schemas, canonical, field_of
-from topolint.findings import Fact
+from topolint.contracts.schemas import Schema, Schemas, canonical, field_of
+from topolint.findings import Fact, Path
+from topolint.model import Topology
 
 NAME = "contract-mismatch"
 CODE = "TL703"
@@ -62,19 +64,42 @@ OPTIONS = {"report-unverifiable": False}
 MAX_PER_PAIR = 10
 
 
+class _Edge(NamedTuple):
+    """Where the facts about one sender socket and one receiver socket point."""
+
+    text: str  # "a.out sends A to b.in, which receives B"
+    receiver: str  # the receiving socket's id
+    where: Path  # the receiver's ``receives``
+    subject: tuple[str, ...]
+    related: tuple[Path, ...]  # the sender's ``sends``
+
+
+class _PairIssues:
+    """The incompatibilities of each pair of message types, computed once per pair."""
+
+    def __init__(self, uncertain: bool) -> None:
+        self.uncertain = uncertain  # report the kinds that cannot be verified too
+        self.cache: dict[tuple[str, str], list[Incompatibility]] = {}
+
+    def of(self, p: str, q: str, sp: Schema, sq: Schema) -> list[Incompatibility]:
+        """What schema ``sp`` of ``p`` does not guarantee that schema ``sq`` of ``q`` asks."""
+        found = self.cache.get((p, q))
+        if found is None:
+            found = self.cache[(p, q)] = [
+                i
+                for i in incompatibilities(sp, sq)
+                if self.uncertain or i.kind not in UNCERTAIN_KINDS
+            ]
+        return found
+
+
 def check(ctx: Context) -> Iterator[Fact]:
+    """Unreadable schemas, then every sender/receiver socket pair whose declared message
+    types differ and are not shown to agree (encodings, schemas, field by field)."""
     topo = ctx.topology
     schemas = Schemas(topo)
-    uncertain = bool(ctx.option("report-unverifiable", False))
-    for name in topo.messages:
-        loaded = schemas.get(name)
-        if loaded is not None and loaded.error:
-            yield Fact(
-                f"message type {name}: {loaded.error}; edges carrying {name} are not checked",
-                path=loaded.path,
-                subject=(f"messages.{name}",),
-            )
-    cache: dict[tuple[str, str], list[Incompatibility] | None] = {}
+    pairs = _PairIssues(bool(ctx.option("report-unverifiable", False)))
+    yield from _unreadable_schemas(topo, schemas)
     seen: set[tuple[str, str]] = set()
     for c in ctx.wiring.connections:
         if c.unresolved or c.mismatch or c.control:
@@ -85,51 +110,70 @@ def check(ctx: Context) -> Iterator[Fact]:
         if not p or not q or p == q or (ss.id, rs.id) in seen:
             continue
         seen.add((ss.id, rs.id))
-        edge = f"{ss.id} sends {p} to {rs.id}, which receives {q}"
-        where = (*rs.path, "receives")
-        related = ((*ss.path, "sends"),)
-        subject = (ss.id, rs.id)
-        mp, mq = topo.messages.get(p), topo.messages.get(q)
-        if mp and mq and mp.encoding and mq.encoding and mp.encoding != mq.encoding:
+        edge = _Edge(
+            f"{ss.id} sends {p} to {rs.id}, which receives {q}",
+            rs.id,
+            (*rs.path, "receives"),
+            (ss.id, rs.id),
+            ((*ss.path, "sends"),),
+        )
+        yield from _pair_facts(topo, schemas, pairs, edge, p, q)
+
+
+def _unreadable_schemas(topo: Topology, schemas: Schemas) -> Iterator[Fact]:
+    """One fact per message type whose schema cannot be loaded."""
+    for name in topo.messages:
+        loaded = schemas.get(name)
+        if loaded is not None and loaded.error:
             yield Fact(
-                f"{edge}: {p} is encoded {mp.encoding} but {rs.id} decodes {q} as {mq.encoding}",
-                path=where,
-                subject=subject,
-                related=(*related, (*mp.path, "encoding"), (*mq.path, "encoding")),
-                fix=f"use one encoding for {p} and {q}",
+                f"message type {name}: {loaded.error}; edges carrying {name} are not checked",
+                path=loaded.path,
+                subject=(f"messages.{name}",),
             )
-        lp, lq = schemas.get(p), schemas.get(q)
-        if (lp and lp.error) or (lq and lq.error):
-            continue  # reported at the schema key above
-        sp = lp.schema if lp else None
-        sq = lq.schema if lq else None
-        if sp is None or sq is None:
-            missing = [t for t, s in ((p, sp), (q, sq)) if s is None]
-            yield Fact(
-                f"{edge}: the type names differ and {' and '.join(missing)} "
-                f"{'has' if len(missing) == 1 else 'have'} no schema to show they agree",
-                path=where,
-                subject=subject,
-                related=related,
-                fix=f"send and receive the same type, or give {' and '.join(missing)} a schema",
-            )
-            continue
-        if canonical(sp) == canonical(sq):
-            continue
-        key = (p, q)
-        if key not in cache:
-            found = incompatibilities(sp, sq)
-            cache[key] = [i for i in found if uncertain or i.kind not in UNCERTAIN_KINDS]
-        issues = cache[key] or []
-        for i, inc in enumerate(issues[:MAX_PER_PAIR]):
-            more = len(issues) - MAX_PER_PAIR
-            tail = f" (and {more} more)" if i == MAX_PER_PAIR - 1 and more > 0 else ""
-            verify = " (cannot be verified)" if inc.kind in UNCERTAIN_KINDS else ""
-            yield Fact(
-                f"{edge}: field {field_of(inc.pointer)}{verify}: {inc.reason}{tail}",
-                path=where,
-                subject=(*subject, inc.pointer),
-                related=(*related, ("messages", p, "schema"), ("messages", q, "schema")),
-                data={"pointer": inc.pointer, "kind": inc.kind},
-                fix=f"make {p}'s schema guarantee what {q} requires at {inc.pointer}",
-            )
+
+
+def _pair_facts(
+    topo: Topology, schemas: Schemas, pairs: _PairIssues, edge: _Edge, p: str, q: str
+) -> Iterator[Fact]:
+    """Facts about ``edge``, which sends type ``p`` to a socket receiving type ``q``."""
+    mp, mq = topo.messages.get(p), topo.messages.get(q)
+    if mp and mq and mp.encoding and mq.encoding and mp.encoding != mq.encoding:
+        yield Fact(
+            f"{edge.text}: {p} is encoded {mp.encoding} but {edge.receiver} decodes {q} as "
+            f"{mq.encoding}",
+            path=edge.where,
+            subject=edge.subject,
+            related=(*edge.related, (*mp.path, "encoding"), (*mq.path, "encoding")),
+            fix=f"use one encoding for {p} and {q}",
+        )
+    lp, lq = schemas.get(p), schemas.get(q)
+    if (lp and lp.error) or (lq and lq.error):
+        return  # reported at the schema key
+    sp = lp.schema if lp else None
+    sq = lq.schema if lq else None
+    if sp is None or sq is None:
+        missing = [t for t, s in ((p, sp), (q, sq)) if s is None]
+        yield Fact(
+            f"{edge.text}: the type names differ and {' and '.join(missing)} "
+            f"{'has' if len(missing) == 1 else 'have'} no schema to show they agree",
+            path=edge.where,
+            subject=edge.subject,
+            related=edge.related,
+            fix=f"send and receive the same type, or give {' and '.join(missing)} a schema",
+        )
+        return
+    if canonical(sp) == canonical(sq):
+        return
+    issues = pairs.of(p, q, sp, sq)
+    for i, inc in enumerate(issues[:MAX_PER_PAIR]):
+        more = len(issues) - MAX_PER_PAIR
+        tail = f" (and {more} more)" if i == MAX_PER_PAIR - 1 and more > 0 else ""
+        verify = " (cannot be verified)" if inc.kind in UNCERTAIN_KINDS else ""
+        yield Fact(
+            f"{edge.text}: field {field_of(inc.pointer)}{verify}: {inc.reason}{tail}",
+            path=edge.where,
+            subject=(*edge.subject, inc.pointer),
+            related=(*edge.related, ("messages", p, "schema"), ("messages", q, "schema")),
+            data={"pointer": inc.pointer, "kind": inc.kind},
+            fix=f"make {p}'s schema guarantee what {q} requires at {inc.pointer}",
+        )
