@@ -191,39 +191,44 @@ def _flood_limit(plan: RunPlan, size: int) -> int:
     return max(1, min(plan.limits.max_messages, plan.limits.max_source_bytes // max(1, size)))
 
 
-def static_memory(plan: RunPlan) -> MemoryBound:
-    """See the module docstring.  Run it after the caps were applied to the plan."""
-    inst_of = {i.name: i for i in plan.instances}
-    into: dict[str, list[str]] = {}
-    for c in plan.connections:
-        src, dst = c.sender.rpartition(".")[0], c.receiver.rpartition(".")[0]
-        if not c.control and src != dst:  # inproc inside one instance starts no flow
-            into.setdefault(dst, []).append(c.sender)
-    memo: dict[str, float] = {}
-    visiting: set[str] = set()
+class _Flows:
+    """Messages that can flow through each sending socket of a plan: a source's count,
+    carried downstream; a cycle forwards without bound (infinite)."""
 
-    def out_flow(name: str) -> float:
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self.inst_of = {i.name: i for i in plan.instances}
+        self.into: dict[str, list[str]] = {}
+        for c in plan.connections:
+            src, dst = c.sender.rpartition(".")[0], c.receiver.rpartition(".")[0]
+            if not c.control and src != dst:  # inproc inside one instance starts no flow
+                self.into.setdefault(dst, []).append(c.sender)
+        self.memo: dict[str, float] = {}
+        self.visiting: set[str] = set()
+
+    def out_flow(self, name: str) -> float:
         """Messages instance ``name`` can send on one data socket."""
-        if name in memo:
-            return memo[name]
-        inst = inst_of.get(name)
+        if name in self.memo:
+            return self.memo[name]
+        inst = self.inst_of.get(name)
         if inst is None:
             return 0.0
-        if name in visiting:
+        if name in self.visiting:
             return math.inf  # a cycle: forwarding alone does not bound it
-        visiting.add(name)
+        self.visiting.add(name)
         b = inst.behaviour
         if b.kind == "source":
-            flow = float(b.count if b.count is not None else plan.limits.max_messages)
+            flow = float(b.count if b.count is not None else self.plan.limits.max_messages)
         else:
-            flow = sum(conn_flow(sender) for sender in into.get(name, []))
-        visiting.discard(name)
-        memo[name] = flow
+            flow = sum(self.conn_flow(sender) for sender in self.into.get(name, []))
+        self.visiting.discard(name)
+        self.memo[name] = flow
         return flow
 
-    def conn_flow(sender: str) -> float:
+    def conn_flow(self, sender: str) -> float:
+        """Data messages the socket ``sender`` (``instance.socket``) can send."""
         iname, _, sname = sender.rpartition(".")
-        inst = inst_of.get(iname)
+        inst = self.inst_of.get(iname)
         if inst is None:
             return 0.0
         try:
@@ -232,25 +237,45 @@ def static_memory(plan: RunPlan) -> MemoryBound:
             return 0.0
         if s.role not in ("out", "both"):
             return 0.0  # end-of-data only: counted as control below
-        flow = out_flow(iname)
+        flow = self.out_flow(iname)
         if s.flood:
-            flow += _flood_limit(plan, s.size)
+            flow += _flood_limit(self.plan, s.size)
         return flow
 
+    def sender_size(self, sender: str) -> int | None:
+        """Bytes per message of the socket ``sender``, or None if the plan has no such."""
+        iname, _, sname = sender.rpartition(".")
+        inst = self.inst_of.get(iname)
+        if inst is None:
+            return None
+        try:
+            return max(inst.socket(sname).size, 27)
+        except KeyError:
+            return None
+
+
+def _baseline(plan: RunPlan) -> int:
+    """Memory of the supervisor and the OS processes, whatever flows."""
+    groups = host_groups(plan)
+    return (
+        SUPERVISOR_BASELINE
+        + CHILD_BASELINE * len(groups)
+        + HOSTED_BASELINE * (len(plan.instances) - len(groups))
+    )
+
+
+def static_memory(plan: RunPlan) -> MemoryBound:
+    """See the module docstring.  Run it after the caps were applied to the plan."""
+    flows = _Flows(plan)
     queues = 0.0
     deliveries = 0.0
     terms: list[tuple[str, float]] = []
     unbounded = ""
     for c in plan.connections:
-        iname, _, sname = c.sender.rpartition(".")
-        inst = inst_of.get(iname)
-        if inst is None:
+        size = flows.sender_size(c.sender)
+        if size is None:
             continue
-        try:
-            size = max(inst.socket(sname).size, 27)
-        except KeyError:
-            continue
-        flow = conn_flow(c.sender)
+        flow = flows.conn_flow(c.sender)
         bound = c.predicted_bound_messages
         limit = math.inf if bound is None else float(bound)
         held = min(flow, limit)
@@ -268,12 +293,7 @@ def static_memory(plan: RunPlan) -> MemoryBound:
         deliveries += (flow + CONTROL_MESSAGES) * PER_DELIVERY
         terms.append((f"{c.sender} -> {c.receiver}", nbytes))
     terms.sort(key=lambda t: -t[1])
-    groups = host_groups(plan)
-    baseline = (
-        SUPERVISOR_BASELINE
-        + CHILD_BASELINE * len(groups)
-        + HOSTED_BASELINE * (len(plan.instances) - len(groups))
-    )
+    baseline = _baseline(plan)
     total = queues + deliveries + baseline
     return MemoryBound(total, queues, baseline, deliveries, terms[:3], unbounded)
 

@@ -42,6 +42,7 @@ from topolint.executor.plan import (
     NO_SENDER,
     ChildSocketPlan,
     ChildSpec,
+    InstancePlan,
     RunPlan,
     SocketPlan,
     host_groups,
@@ -596,21 +597,10 @@ class Supervisor:
         return False
 
     def _watch(self, start: float, killed_at: dict[str, int]) -> str:
+        """Watch the children until the run should stop; returns why it stopped."""
         plan = self.plan
-        settings = plan.settings
         deadline = start + plan.timeout - drain_reserve(plan)
-        flooders = [i.name for i in plan.instances if any(s.flood for s in i.sockets)]
-        stalled = [i.name for i in plan.instances if i.scenario.stall]
-        release = Path(self.workdir, "release")
-        released = False
-        total = sum(
-            (i.behaviour.count or plan.limits.max_messages)
-            for i in plan.instances
-            if i.behaviour.kind == "source"
-        )
-        sources = [i.name for i in plan.instances if i.behaviour.kind == "source"]
-        progress: dict[str, Any] = {}
-        last_change = time.monotonic()
+        w = _Watch(plan)
         next_sample = 0.0
         next_poll = 0.0
         # reading every stats file costs; with many instances read them less often
@@ -638,71 +628,94 @@ class Supervisor:
                 return "all processes finished"
             if now >= deadline:
                 return "timeout"
-            # kill=PROCESS@FRACTION
-            emitted = sum(self.results[n].latest.get("emitted", 0) for n in sources)
-            for inst in plan.instances:
-                frac = inst.scenario.kill_at
-                r = self.results[inst.name]
-                if frac is None or r.killed or inst.name in exited or not r.latest:
-                    continue
-                if emitted >= frac * total:
-                    self._kill_group(self.procs[inst.name], signal.SIGKILL)
-                    r.killed = True
-                    killed_at[inst.name] = emitted
-            # stall=PROCESS: release the stalled receivers once every flood is done
-            if stalled and not released:
-                floods_done = all(
-                    n in exited
-                    or self.results[n].latest.get("phase") == "flood-done"
-                    or (n in stalled and self.results[n].latest.get("phase") == "stalled")
-                    for n in flooders
-                )
-                ready = all(
-                    n in exited or self.results[n].latest.get("phase") == "stalled" for n in stalled
-                )
-                if floods_done and ready and (flooders or now - last_change > settings.quiet):
-                    release.touch()
-                    released = True
-            if (
-                stalled
-                and released
-                and all(
-                    n in exited or self.results[n].latest.get("phase") == "drained" for n in stalled
-                )
-            ):
-                return "stall measurement complete"
-            # quiescence: nothing moved anywhere and no timer is pending
-            state = {
-                n: (r.latest.get("progress"), r.latest.get("phase"), n in exited)
-                for n, r in self.results.items()
-            }
-            if state != progress:
-                progress = state
-                last_change = now
-            live = [n for n in self.procs if n not in exited]
-            started = all(self.results[n].latest for n in live)
-            # Once every source has finished, a timeout that only waits (for end-of-data or
-            # a join partner) is no reason to go on: nothing more will come, and what is
-            # still waiting is the evidence.
-            fed = all(n in exited or self._source_done(n) for n in sources)
-            timers = [
-                n
-                for n in live
-                if (self.results[n].latest.get("deadline") or 0) > now - 0.05
-                and not (fed and self.results[n].latest.get("wait_only"))
-            ]
-            if started and not timers and now - last_change >= settings.quiet:
-                if stalled and not released:
-                    continue
-                waiting = [
-                    n for n in live if (self.results[n].latest.get("deadline") or 0) > now - 0.05
-                ]
-                if fed and sources:
-                    why = "sources finished"
-                    if waiting:
-                        why += f"; {len(waiting)} still waiting out a timeout"
-                    return f"no progress for {settings.quiet:g} s ({why})"
-                return f"no progress for {settings.quiet:g} s (stuck)"
+            self._kill_scenarios(w, exited, killed_at)
+            reason = self._stall_progress(w, exited, now) or self._quiet(w, exited, now)
+            if reason:
+                return reason
+
+    def _kill_scenarios(self, w: _Watch, exited: set[str], killed_at: dict[str, int]) -> None:
+        """kill=PROCESS@FRACTION: SIGKILL each target once the sources emitted that share."""
+        emitted = sum(self.results[n].latest.get("emitted", 0) for n in w.sources)
+        for inst in self.plan.instances:
+            frac = inst.scenario.kill_at
+            r = self.results[inst.name]
+            if frac is None or r.killed or inst.name in exited or not r.latest:
+                continue
+            if emitted >= frac * w.total:
+                self._kill_group(self.procs[inst.name], signal.SIGKILL)
+                r.killed = True
+                killed_at[inst.name] = emitted
+
+    def _phase(self, name: str) -> Any:
+        return self.results[name].latest.get("phase")
+
+    def _stall_progress(self, w: _Watch, exited: set[str], now: float) -> str:
+        """stall=PROCESS: release the stalled receivers once every flood is done; returns
+        a reason to stop once they drained, else ``""``."""
+        if not w.stalled:
+            return ""
+        if not w.released:
+            floods_done = all(
+                n in exited
+                or self._phase(n) == "flood-done"
+                or (n in w.stalled and self._phase(n) == "stalled")
+                for n in w.flooders
+            )
+            ready = all(n in exited or self._phase(n) == "stalled" for n in w.stalled)
+            quiet = now - w.last_change > self.plan.settings.quiet
+            if floods_done and ready and (w.flooders or quiet):
+                Path(self.workdir, "release").touch()
+                w.released = True
+        if w.released and all(n in exited or self._phase(n) == "drained" for n in w.stalled):
+            return "stall measurement complete"
+        return ""
+
+    def _quiet(self, w: _Watch, exited: set[str], now: float) -> str:
+        """Quiescence: nothing moved anywhere for ``settings.quiet`` and no timer that acts
+        is pending; returns the reason to stop, else ``""``."""
+        state = {
+            n: (r.latest.get("progress"), r.latest.get("phase"), n in exited)
+            for n, r in self.results.items()
+        }
+        if state != w.progress:
+            w.progress = state
+            w.last_change = now
+        live = [n for n in self.procs if n not in exited]
+        started = all(self.results[n].latest for n in live)
+        # Once every source has finished, a timeout that only waits (for end-of-data or
+        # a join partner) is no reason to go on: nothing more will come, and what is
+        # still waiting is the evidence.
+        fed = all(n in exited or self._source_done(n) for n in w.sources)
+        waiting = [n for n in live if (self.results[n].latest.get("deadline") or 0) > now - 0.05]
+        timers = [n for n in waiting if not (fed and self.results[n].latest.get("wait_only"))]
+        quiet = self.plan.settings.quiet
+        if not started or timers or now - w.last_change < quiet:
+            return ""
+        if w.stalled and not w.released:
+            return ""
+        if fed and w.sources:
+            why = "sources finished"
+            if waiting:
+                why += f"; {len(waiting)} still waiting out a timeout"
+            return f"no progress for {quiet:g} s ({why})"
+        return f"no progress for {quiet:g} s (stuck)"
+
+
+class _Watch:
+    """What :meth:`Supervisor._watch` keeps between two looks at the children."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.flooders = [i.name for i in plan.instances if any(s.flood for s in i.sockets)]
+        self.stalled = [i.name for i in plan.instances if i.scenario.stall]
+        self.sources = [i.name for i in plan.instances if i.behaviour.kind == "source"]
+        self.total = sum(
+            (i.behaviour.count or plan.limits.max_messages)
+            for i in plan.instances
+            if i.behaviour.kind == "source"
+        )
+        self.released = False
+        self.progress: dict[str, Any] = {}
+        self.last_change = time.monotonic()
 
 
 #: Sources should be done within this share of --timeout, so that what follows them
@@ -713,14 +726,9 @@ FIT_SHARE = 0.4
 UNPACED_RATE = 4000.0
 
 
-def fit_counts(plan: RunPlan) -> list[str]:
-    """Lower each source's count so that it finishes within ``FIT_SHARE`` of the timeout.
-
-    A source's pace is the slowest of its ``rate``, its own ``service_time`` and, for every
-    stage downstream of it, that stage's capacity (instances / service time) shared among
-    the source instances feeding it; an unpaced source is assumed to reach
-    ``UNPACED_RATE`` shared among the unpaced sources.  Records ``plan.counts``."""
-    insts = {i.name: i for i in plan.instances}
+def _stages(plan: RunPlan) -> tuple[dict[str, str], dict[str, set[str]], dict[str, list[str]]]:
+    """Each instance's process, the processes each process sends data to, and the
+    instances of each process."""
     proc = {i.name: i.process or i.name for i in plan.instances}
     down: dict[str, set[str]] = {}
     for c in plan.connections:
@@ -730,25 +738,34 @@ def fit_counts(plan: RunPlan) -> list[str]:
     members: dict[str, list[str]] = {}
     for i in plan.instances:
         members.setdefault(proc[i.name], []).append(i.name)
+    return proc, down, members
+
+
+def _downstream(down: dict[str, set[str]], p: str) -> set[str]:
+    """The processes ``p`` reaches through data connections (itself excluded)."""
+    seen, todo = set(), [p]
+    while todo:
+        for q in down.get(todo.pop(), ()):
+            if q not in seen:
+                seen.add(q)
+                todo.append(q)
+    return seen - {p}
+
+
+def _source_paces(plan: RunPlan) -> dict[str, tuple[float, str]]:
+    """Each source's pace (messages per second) and what sets it: its rate, its service
+    time, the slowest stage downstream (shared among the sources feeding it), or the
+    assumed ``UNPACED_RATE`` shared among the unpaced sources."""
+    insts = {i.name: i for i in plan.instances}
+    proc, down, members = _stages(plan)
     sources = [i for i in plan.instances if i.behaviour.kind == "source"]
-
-    def reach(p: str) -> set[str]:
-        seen, todo = set(), [p]
-        while todo:
-            for q in down.get(todo.pop(), ()):
-                if q not in seen:
-                    seen.add(q)
-                    todo.append(q)
-        return seen - {p}
-
-    reached = {proc[i.name]: reach(proc[i.name]) for i in sources}
+    reached = {proc[i.name]: _downstream(down, proc[i.name]) for i in sources}
     feeding: dict[str, int] = {}
     for i in sources:
         for q in reached[proc[i.name]]:
             feeding[q] = feeding.get(q, 0) + 1
     unpaced = [i for i in sources if not i.behaviour.rate and not i.behaviour.service_time]
-    startup = 1.0 + 0.01 * len(plan.instances)
-    notes = []
+    paces = {}
     for i in sources:
         b = i.behaviour
         pace, why = math.inf, ""
@@ -765,27 +782,54 @@ def fit_counts(plan: RunPlan) -> list[str]:
         if math.isinf(pace):
             pace = max(50.0, UNPACED_RATE / max(1, len(unpaced)))
             why = f"no rate: assumed {pace:.3g}/s for an unpaced source here"
+        paces[i.name] = (pace, why)
+    return paces
+
+
+def _lower_count(plan: RunPlan, i: InstancePlan, pace: float, why: str, fit: int) -> str:
+    """Record in ``plan.counts`` that source ``i`` emits ``fit`` messages; returns the note
+    (which replaces the cap's note, naming a count that does not run either)."""
+    b = i.behaviour
+    count = b.count if b.count is not None else fit
+    declared = plan.counts.get(i.name, {}).get("declared", b.count)
+    capped = plan.counts.get(i.name, {}).get("run")
+    plan.notes[:] = [n for n in plan.notes if not n.startswith(f"{i.name}: ")]
+    what = "no count declared" if declared is None else f"count {declared}"
+    if capped is not None:
+        what += f" (capped to {capped})"
+    plan.counts[i.name] = {
+        "declared": declared,
+        "run": fit,
+        "why": f"{why}: finish within {FIT_SHARE:.0%} of the timeout",
+    }
+    return (
+        f"{i.name}: {what} at {pace:.3g}/s ({why}) would take "
+        f"{count / pace:.0f} s: emitting {fit}, so that the sources finish within "
+        f"{FIT_SHARE:.0%} of the {plan.timeout:g} s timeout (raise --timeout to run more)"
+    )
+
+
+def fit_counts(plan: RunPlan) -> list[str]:
+    """Lower each source's count so that it finishes within ``FIT_SHARE`` of the timeout.
+
+    A source's pace is the slowest of its ``rate``, its own ``service_time`` and, for every
+    stage downstream of it, that stage's capacity (instances / service time) shared among
+    the source instances feeding it; an unpaced source is assumed to reach
+    ``UNPACED_RATE`` shared among the unpaced sources.  Records ``plan.counts``; returns
+    the notes of the counts lowered."""
+    paces = _source_paces(plan)
+    startup = 1.0 + 0.01 * len(plan.instances)
+    notes = []
+    for i in plan.instances:
+        if i.behaviour.kind != "source":
+            continue
+        b = i.behaviour
+        pace, why = paces[i.name]
         budget = max(1.0, FIT_SHARE * plan.timeout - startup - b.phase - i.scenario.start_delay)
         fit = max(1, int(pace * budget))
         count = b.count if b.count is not None else fit
         if count > fit:
-            declared = plan.counts.get(i.name, {}).get("declared", b.count)
-            capped = plan.counts.get(i.name, {}).get("run")
-            # this note replaces the cap's, which named a count that does not run either
-            plan.notes[:] = [n for n in plan.notes if not n.startswith(f"{i.name}: ")]
-            what = "no count declared" if declared is None else f"count {declared}"
-            if capped is not None:
-                what += f" (capped to {capped})"
-            notes.append(
-                f"{i.name}: {what} at {pace:.3g}/s ({why}) would take "
-                f"{count / pace:.0f} s: emitting {fit}, so that the sources finish within "
-                f"{FIT_SHARE:.0%} of the {plan.timeout:g} s timeout (raise --timeout to run more)"
-            )
-            plan.counts[i.name] = {
-                "declared": declared,
-                "run": fit,
-                "why": f"{why}: finish within {FIT_SHARE:.0%} of the timeout",
-            }
+            notes.append(_lower_count(plan, i, pace, why, fit))
             count = fit
         b.count = count
         plan.counts.setdefault(i.name, {"declared": b.count, "run": b.count, "why": "declared"})
@@ -842,12 +886,10 @@ def drain_reserve(plan: RunPlan) -> float:
     return 0.0 if stall else min(2.0, 0.1 * plan.timeout)
 
 
-def execute(plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
-    """Run ``plan``; always cleans up.  Raises :class:`PlanError` for an unrunnable plan and
-    :class:`~topolint.executor.resources.ResourceError` for one this machine cannot hold
-    (open files, memory budget, an unsafe temporary folder, a full disk)."""
-    notes = plan.limits.clamp()
-    plan.notes.extend(notes)
+def _check_plan(plan: RunPlan) -> None:
+    """Clamp the limits and the timeout (noted); raise :class:`PlanError` for a plan that
+    cannot run (too many instances, none, duplicate names)."""
+    plan.notes.extend(plan.limits.clamp())
     if len(plan.instances) > plan.limits.max_instances:
         raise PlanError(
             f"{len(plan.instances)} process instances exceed the cap of "
@@ -865,6 +907,10 @@ def execute(plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = N
     names = [i.name for i in plan.instances]
     if len(set(names)) != len(names):
         raise PlanError("duplicate instance names")
+
+
+def _apply_caps(plan: RunPlan) -> None:
+    """Cap message sizes and each source's count (noted, recorded in ``plan.counts``)."""
     for inst in plan.instances:
         b = inst.behaviour
         for s in inst.sockets:
@@ -889,30 +935,54 @@ def execute(plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = N
                     "why": f"the cap of {cap} messages per source",
                 }
                 b.count = cap
+
+
+def _fit_budget(plan: RunPlan, budget: int) -> resources.MemoryBound:
+    """The run's static memory bound, lowering the counts to fit ``budget`` when flows
+    bound the queues; raises :class:`ResourceError` when it still does not fit."""
+    bound = resources.static_memory(plan)
+    fmt = resources.fmt_bytes
+    if bound.total > budget and not bound.unbounded and bound.baseline < budget:
+        bound = fit_memory(plan, bound, budget)
+    if bound.total <= budget:
+        return bound
+    if bound.unbounded:
+        why = bound.unbounded
+    else:
+        largest = ", ".join(f"{name} {fmt(b)}" for name, b in bound.largest[:2])
+        why = (
+            f"{fmt(bound.queues)} in queues (largest: {largest}), {fmt(bound.deliveries)} "
+            f"of bookkeeping, {fmt(bound.baseline)} for {len(plan.instances)} instances "
+            "and the supervisor"
+        )
+    raise ResourceError(
+        f"the static memory bound of this run is {fmt(bound.total)} ({why}), above the "
+        f"memory budget of {fmt(budget)}: raise the budget with --max-memory SIZE, or "
+        "lower HWMs, message sizes or counts"
+    )
+
+
+def execute(plan: RunPlan, progress: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+    """Run ``plan``; always cleans up.
+
+    Parameters
+    ----------
+    plan
+        The plan; its caps, fitted counts and realised options are applied to it (noted).
+    progress
+        Called about 4 times a second with what the run is doing (``--progress``).
+
+    Raises :class:`PlanError` for an unrunnable plan and
+    :class:`~topolint.executor.resources.ResourceError` for one this machine cannot hold
+    (open files, memory budget, an unsafe temporary folder, a full disk)."""
+    _check_plan(plan)
+    _apply_caps(plan)
     plan.notes.extend(fit_counts(plan))
     plan.notes.extend(resources.realise_options(plan))
     plan.notes.extend(resources.check_files(plan))
     budget = plan.limits.max_memory or resources.default_budget()
     plan.limits.max_memory = budget
-    bound = resources.static_memory(plan)
-    fmt = resources.fmt_bytes
-    if bound.total > budget and not bound.unbounded and bound.baseline < budget:
-        bound = fit_memory(plan, bound, budget)
-    if bound.total > budget:
-        if bound.unbounded:
-            why = bound.unbounded
-        else:
-            largest = ", ".join(f"{name} {fmt(b)}" for name, b in bound.largest[:2])
-            why = (
-                f"{fmt(bound.queues)} in queues (largest: {largest}), {fmt(bound.deliveries)} "
-                f"of bookkeeping, {fmt(bound.baseline)} for {len(plan.instances)} instances "
-                "and the supervisor"
-            )
-        raise ResourceError(
-            f"the static memory bound of this run is {fmt(bound.total)} ({why}), above the "
-            f"memory budget of {fmt(budget)}: raise the budget with --max-memory SIZE, or "
-            "lower HWMs, message sizes or counts"
-        )
+    bound = _fit_budget(plan, budget)
     sup = Supervisor(plan, progress)
     sup.memory.update(budget=budget, static_bound=int(bound.total))
     return sup.run()
