@@ -88,19 +88,23 @@ class Share:
 
     @property
     def bytes(self) -> int | None:
+        """Bytes held on this side, or None when unbounded or of unknown message size."""
         if self.unbounded or None in (self.hwm, self.batch, self.parked):
             return None
         return (self.hwm or 0) + (self.batch or 0) + self.kernel + (self.parked or 0)
 
     @property
     def known_bytes(self) -> int:
+        """Bytes counted, the components of unknown size as 0."""
         return (self.hwm or 0) + (self.batch or 0) + self.kernel + (self.parked or 0)
 
     @property
     def unknown(self) -> bool:
+        """Is a component's size unknown (the message type declares no ``max_size``)?"""
         return None in (self.hwm, self.batch, self.parked)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: the total and each component in bytes, and the flags."""
         return {
             "memory_bytes": self.bytes,
             "hwm_bytes": self.hwm,
@@ -151,6 +155,7 @@ class Memory:
         return parts
 
     def add(self, share: Share) -> None:
+        """Add one connection's share held by this socket instance."""
         self.count += 1
         unknown = False
         if share.hwm is None:
@@ -174,6 +179,8 @@ class Memory:
             self.autotuned += 1
 
     def merge(self, other: Memory) -> None:
+        """Add another sum: a socket instance into its process instance, an instance into
+        its host."""
         self.count += other.count
         self.instances += other.instances
         self.hwm += other.hwm
@@ -200,6 +207,7 @@ class Memory:
         return self.limit is not None and self.known_bytes > self.limit
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: bound, limit, known bytes, each component and the counts."""
         return {
             "memory_bound_bytes": self.bytes,
             "memory_limit_bytes": self.limit,
@@ -236,6 +244,7 @@ class ConnectionMemory:
         return b.breakdown.get("kernel", 0) / b.messages
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ends, bound and its breakdown, message size, both sides."""
         c, b = self.connection, self.bound
         d: dict[str, Any] = {
             "sender": c.sender_id,
@@ -467,17 +476,21 @@ class Stage:
 
     @property
     def utilisation(self) -> float | None:
+        """Load over capacity at the sustained throughput; None without service_time."""
         if math.isinf(self.capacity):
             return None
         return self.load / self.capacity
 
     @property
     def declared_utilisation(self) -> float | None:
+        """Load from the declared source rates alone over capacity (above 1: overloaded
+        before any back-pressure); None without service_time."""
         if math.isinf(self.capacity):
             return None
         return self.declared_load / self.capacity
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form, merged into the process's entry."""
         return {
             "service_time_seconds": self.service_time,
             "capacity_per_second": None if math.isinf(self.capacity) else self.capacity,
@@ -495,12 +508,20 @@ def _finite_or_none(x: float | None) -> float | None:
 
 @dataclass
 class Throughput:
+    """The steady-state rate of source messages and what sets it.
+
+    ``kind`` ``"stage"``: the most loaded stage (``bottleneck``; every stage as loaded in
+    ``bottlenecks``); ``"source"``: the declared source rates, every stage keeping up
+    (``bottleneck`` the source with the largest rate).
+    """
+
     messages_per_second: float | None  # None: unlimited (no stage sets a pace)
     bottleneck: str | None
     kind: str | None  # "stage" | "source" | None
     bottlenecks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
         return {
             "messages_per_second": self.messages_per_second,
             "bottleneck": self.bottleneck,
@@ -512,10 +533,13 @@ class Throughput:
 
 @dataclass
 class Latency:
+    """The sum of ``service_time`` along the slowest source-to-sink path (no queueing)."""
+
     seconds: float
-    critical_path: list[str]
+    critical_path: list[str]  # process names, source first
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
         return {"seconds": self.seconds, "critical_path": list(self.critical_path)}
 
 
@@ -856,6 +880,8 @@ class Analysis:
         return self.connections[connection.id].bound
 
     def memory_of(self, connection: Connection) -> ConnectionMemory:
+        """The bound of one connection of :attr:`wiring` and how it splits between its
+        sender and its receiver."""
         return self.connections[connection.id]
 
     def socket_contributors(self, instance: str) -> list[tuple[str, Memory]]:
@@ -934,7 +960,22 @@ def _no_gc() -> Iterator[None]:
 
 
 def analyze(topology: Topology, wiring: TopologyGraph) -> Analysis:
-    """Throughput, latency and memory bounds of ``topology`` wired as ``wiring``."""
+    """Throughput, latency and memory bounds of ``topology`` wired as ``wiring``.
+
+    Parameters
+    ----------
+    topology : Topology
+        The model of one file (:func:`topolint.engine.load`).
+    wiring : TopologyGraph
+        Its wiring (:func:`topolint.graph.build_graph`).
+
+    Returns
+    -------
+    Analysis
+        Per-process stages, throughput and latency, one :class:`ConnectionMemory` per
+        connection of ``wiring`` (in its order) and the memory sums per socket instance,
+        process instance, process (the worst instance) and host.
+    """
     with _no_gc():
         return _analyze(topology, wiring)
 
@@ -1064,12 +1105,15 @@ def fmt_bytes(n: int | None) -> str:
 
 
 def fmt_rate(r: float | None) -> str:
+    """``333.333/s`` (six significant digits, four from a million on); ``unlimited`` for
+    None or infinity."""
     if r is None or math.isinf(r):
         return "unlimited"
     return f"{r:.6g}/s" if r < 1e6 else f"{r:.4g}/s"
 
 
 def fmt_seconds(s: float | None) -> str:
+    """``5 ms``, ``20 us``, ``1.5 s``, ``0 s``; ``-`` for None."""
     if s is None:
         return "-"
     if s == 0:
@@ -1108,7 +1152,15 @@ def _ends(n: int) -> str:
 
 
 def render_text(a: Analysis, max_connections: int = 50) -> str:
-    """The human report of ``topolint analyze``."""
+    """The human report of ``topolint analyze``.
+
+    Parameters
+    ----------
+    a : Analysis
+        What :func:`analyze` computed.
+    max_connections : int
+        Rows of the connection table (largest bound first); the rest are counted.
+    """
     with _no_gc():
         return _render_text(a, max_connections)
 

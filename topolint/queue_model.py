@@ -289,10 +289,32 @@ def connection_bound(
 ) -> Bound:
     """Worst-case messages (and bytes) queued on one sender→receiver connection.
 
-    ``transport``: ``tcp``, ``ipc`` or ``inproc``; other stream transports (ws, wss, tipc,
-    udp, pgm, ...) are treated like TCP.  ``message_size`` is the largest payload, ``None`` if
-    unknown.  ``connector`` (``"sender"``, ``"receiver"`` or ``None`` = unknown) only matters
-    for inproc with CONFLATE, where libzmq applies the connecting socket's CONFLATE.
+    Parameters
+    ----------
+    transport : str
+        ``tcp``, ``ipc`` or ``inproc``; other stream transports (ws, wss, tipc, udp, pgm,
+        ...) are treated like TCP.
+    sender, receiver : SocketOpts
+        The two ends as declared.
+    message_size : int or None
+        The largest payload in bytes, ``None`` if unknown (then only the pipes are counted
+        in messages and ``messages``/``bytes`` are ``None``).
+    kernel : Kernel, optional
+        The OS limits; Linux's defaults when omitted.
+    connector : {"sender", "receiver", None}
+        Which end connected (``None``: unknown).  Only matters for inproc with CONFLATE,
+        where libzmq applies the connecting socket's CONFLATE.
+
+    Returns
+    -------
+    Bound
+        ``messages``/``bytes`` never exceeded by libzmq 4.3, ``breakdown`` per component,
+        ``expected`` a realistic estimate; ``unbounded`` when a high-water mark is 0.
+
+    Raises
+    ------
+    ValueError
+        For an unknown transport or connector, or a negative message size.
     """
     kernel = kernel or Kernel()
     transport = transport.lower()

@@ -40,6 +40,7 @@ def network(text: str) -> IpNetwork | None:
 
 
 def is_loopback(host: str | None) -> bool:
+    """Is ``host`` a loopback name or address (``localhost``, ``127.0.0.2``, ``::1``)?"""
     if host is None:
         return False
     h = host.lower()
@@ -50,6 +51,7 @@ def is_loopback(host: str | None) -> bool:
 
 
 def is_wildcard(host: str | None) -> bool:
+    """Is ``host`` a bind-to-every-interface wildcard (``*``, ``0.0.0.0``, ``::``)?"""
     return host is not None and host in WILDCARD
 
 
@@ -111,6 +113,7 @@ class HostSet:
 
     @classmethod
     def of(cls, entries: Iterable[object]) -> HostSet:
+        """A set of the string ``entries`` (others and blank ones skipped)."""
         hs = cls()
         for entry in entries:
             if not isinstance(entry, str) or not entry.strip():
@@ -119,6 +122,8 @@ class HostSet:
         return hs
 
     def add(self, entry: str) -> None:
+        """Add one entry: an IP network when it parses as one (it has a digit and no
+        ``*``), else a glob, compared in lower case."""
         net = network(entry) if any(c.isdigit() for c in entry) and "*" not in entry else None
         if net is not None:
             self.networks.append((entry, net))

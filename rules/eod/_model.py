@@ -135,6 +135,8 @@ class EodModel:
 
     @classmethod
     def of(cls, topology: Topology, wiring: TopologyGraph) -> EodModel:
+        """The model of ``topology`` wired as ``wiring``: its end-of-data connections, then
+        one propagation from the processes that emit."""
         m = cls(topology, wiring)
         m._wire()
         m._propagate()
@@ -175,6 +177,7 @@ class EodModel:
     # -- queries --------------------------------------------------------------------------
 
     def process_of(self, instance: str) -> str:
+        """The process of an instance (a node of ``wiring.g``: ``worker[0]`` -> ``worker``)."""
         return str(self.wiring.g.nodes[instance]["process"])
 
     def instance_producers(self, p: Process) -> dict[str, set[str]]:

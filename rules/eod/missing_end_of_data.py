@@ -82,6 +82,9 @@ SEVERITY = "error"
 
 
 def check(ctx: Context) -> Iterator[Fact]:
+    """Sinks of a finite run that end-of-data never reaches: nothing declared at all, or
+    each process where it stops (with the sinks it keeps from ending), and sinks that
+    ignore it."""
     topo = ctx.topology
     if not finite(topo):
         return

@@ -64,6 +64,7 @@ class JoinInput:
 
     @property
     def path(self) -> Path:
+        """The receiving socket's element (where findings about the input point)."""
         return self.socket.path
 
     @property
@@ -73,6 +74,7 @@ class JoinInput:
 
     @property
     def unresolved(self) -> bool:
+        """Does a connection of this input come from an endpoint nothing binds?"""
         return any(c.unresolved for c in self.conns)
 
     @property
@@ -154,6 +156,7 @@ def conn_capacity(c: Connection) -> int:
 
 
 def describe_drop(c: Connection) -> str:
+    """How ``c`` loses messages (see :func:`conn_drops`), for a finding's message."""
     s, r = c.sender_socket, c.receiver_socket
     assert s is not None and r is not None
     if s.conflate or r.conflate:
@@ -168,6 +171,7 @@ def describe_drop(c: Connection) -> str:
 
 
 def describe_nonblocking(c: Connection) -> str:
+    """Why the sender of ``c`` does not wait when ``c`` is full (see :func:`conn_blocks`)."""
     s = c.sender_socket
     assert s is not None
     if s.conflate or (c.receiver_socket is not None and c.receiver_socket.conflate):
@@ -176,10 +180,12 @@ def describe_nonblocking(c: Connection) -> str:
 
 
 def fmt_rate(r: float) -> str:
+    """``1000/s`` (four significant digits)."""
     return f"{r:.4g}/s"
 
 
 def fmt_time(t: float) -> str:
+    """``20 ms``: seconds as the topology format writes durations."""
     return format_duration(t)
 
 
@@ -247,6 +253,7 @@ class Flow:
         return [self.topo.processes[m] for m in self.members[a]]
 
     def name(self, a: int) -> str:
+        """Component ``a``'s name: its process, or ``{a, b}`` for a cycle."""
         m = self.members[a]
         return m[0] if len(m) == 1 else "{" + ", ".join(m) + "}"
 
@@ -419,6 +426,9 @@ class Flow:
         return found
 
     def drop_witness(self, a: int) -> Witness | None:
+        """The first dropping element (a ``filters: true`` process or a lossy connection) on
+        the path of most drops back from component ``a``, or None."""
+
         def node(x: int) -> Witness | None:
             p = self.filter[x]
             return Witness(f"{p.name} declares filters: true", (*p.path, "filters")) if p else None
@@ -429,6 +439,9 @@ class Flow:
         return self._first("drop", a, self.drops_via, node, edge)
 
     def nonblocking_witness(self, a: int) -> Witness | None:
+        """The first connection that drops instead of blocking on the path of most such
+        connections back from component ``a``, or None."""
+
         def edge(e: _Edge) -> Witness | None:
             c = e.nonblocking
             return Witness(describe_nonblocking(c), c.path) if c else None
@@ -436,6 +449,8 @@ class Flow:
         return self._first("nonblocking", a, self.nonblocking_via, lambda x: None, edge)
 
     def reorder_witness(self, a: int) -> Witness | None:
+        """The first reordering element (replicas fed round-robin, a socket merging several
+        producers) on the path of most reorderings back from component ``a``, or None."""
         return self._first(
             "reorder", a, self.reorders_via, lambda x: self.reorder[x], lambda e: None
         )
@@ -519,10 +534,13 @@ class Join:
 
     @property
     def policy(self) -> str | None:
+        """The join's ``match`` (``key``, ``order``, ``latest``, ``any``); None without a
+        ``join:`` declaration."""
         return self.process.join.match if self.process.join else None
 
     @property
     def fanout_name(self) -> str | None:
+        """The process (or cycle) where the inputs separate; None for independent sources."""
         return None if self.fanout == ROOT else self.flow.name(self.fanout)
 
     @property
@@ -546,6 +564,7 @@ class Join:
         return best
 
     def from_where(self) -> str:
+        """``from the fan-out at X`` or ``from their independent sources``, for messages."""
         f = self.fanout_name
         return f"from the fan-out at {f}" if f else "from their independent sources"
 
@@ -631,6 +650,7 @@ def joins(ctx: Context) -> list[Join]:
 
 
 def labels(items: Iterable[JoinInput]) -> str:
+    """``a, b[image]``: the labels of join inputs."""
     return ", ".join(i.label for i in items)
 
 

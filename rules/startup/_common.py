@@ -33,8 +33,12 @@ def loss_tolerance(topo: Topology, c: Connection) -> tuple[bool, str]:
 def strict_publishers(topo: Topology, wiring: TopologyGraph) -> list[tuple[Socket, list[str], str]]:
     """PUB/XPUB data sockets with subscribers whose stream must not lose messages.
 
-    Each entry: the socket, those subscribers (instances or unresolved peers, sorted), and
-    why the stream must not lose messages (for the message).
+    Returns
+    -------
+    list of tuples
+        ``(socket, subscribers, why)`` per such socket: the subscribers are instances or
+        unresolved peers, sorted; ``why`` says, for a finding's message, why the stream must
+        not lose messages (the first subscriber's).
     """
     out = []
     for p in topo.processes.values():
