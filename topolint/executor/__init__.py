@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING, Any
 from topolint.textsafe import clean, clean_lines, defuse_json
 
 if TYPE_CHECKING:
-    from topolint.executor.plan import Limits, Settings
+    from topolint.executor.plan import Limits, RunPlan, Settings
+    from topolint.executor.scenarios import Scenario
+    from topolint.executor.supervisor import RunResult
+    from topolint.model import Topology
 
 __all__ = ["run", "run_report"]
 
@@ -48,28 +51,28 @@ def run_report(
 ) -> tuple[dict[str, Any], int]:
     """Check, then run the topology at ``path`` for real; return (report, exit code).
 
-    ``max_memory`` (bytes or ``"2GiB"``) is the whole process tree's memory budget.
-    ``strict``: a finding the run could have judged but did not fails the run (exit 1).
-    ``progress`` is called about 4 times a second with what the run is doing."""
+    Parameters
+    ----------
+    path
+        The topology file.
+    scenarios, timeout, variables
+        ``--scenario`` values, ``--timeout`` seconds and ``--var`` values.
+    settings, limits
+        Timing knobs and caps (:class:`~topolint.executor.plan.Settings`, ``Limits``).
+    max_memory
+        The whole process tree's memory budget: bytes or ``"2GiB"``.
+    strict
+        A finding the run could have judged but did not fails the run (exit 1).
+    progress
+        Called about 4 times a second with what the run is doing."""
     from topolint.engine import Settings as CheckSettings
     from topolint.engine import load, run_rules
-    from topolint.errors import UsageError
-    from topolint.executor.build import build_plan
-    from topolint.executor.outcome import EXIT_INCOMPLETE, parse_budget, withhold
+    from topolint.executor.outcome import parse_budget, withhold
     from topolint.executor.plan import Limits
     from topolint.executor.report import build_report
-    from topolint.executor.resources import ResourceError
-    from topolint.executor.scenarios import ScenarioError, parse_scenarios
-    from topolint.executor.supervisor import PlanError, execute
-    from topolint.executor.verdicts import CONFIRMED, judge
-    from topolint.graph import build_graph
+    from topolint.executor.verdicts import judge
 
-    try:
-        parsed = parse_scenarios(list(scenarios))
-    except ScenarioError as e:
-        raise UsageError(str(e)) from None
-    if not 0 < timeout <= 24 * 3600:
-        raise UsageError(f"--timeout {timeout:g}: expected a number of seconds in (0, 86400]")
+    parsed = _parse_request(scenarios, timeout)
     budget = parse_budget(max_memory)
     if budget is not None:
         limits = limits or Limits()
@@ -77,13 +80,7 @@ def run_report(
     variables = dict(variables or {})
     topo = load(os.fspath(path), variables)
     findings = run_rules(topo, CheckSettings(variables=variables))
-    try:
-        plan = build_plan(
-            topo, build_graph(topo), parsed, timeout=timeout, settings=settings, limits=limits
-        )
-        result = execute(plan, progress)
-    except (ScenarioError, PlanError, ResourceError) as e:
-        raise UsageError(str(e)) from None
+    plan, result = _plan_and_execute(topo, parsed, timeout, settings, limits, progress)
     report = build_report(result)
     report["memory_limits"] = {
         name: p.memory_limit for name, p in topo.processes.items() if p.memory_limit
@@ -93,21 +90,70 @@ def run_report(
     report["file"] = topo.file
     report["verdicts"] = verdicts
     report["not_exercised"] = not_exercised
-    if result.interrupted:
-        code = EXIT_INTERRUPTED
-    elif report["incomplete"]:
-        code = EXIT_INCOMPLETE
-    elif (
-        report["model_violations"]
-        or any(v["status"] == CONFIRMED for v in verdicts)
-        or (strict and any(f["exercisable"] for f in report["not_exercised_findings"]))
-    ):
-        code = 1
-    else:
-        code = 0
+    code = _exit_code(report, interrupted=result.interrupted, strict=strict)
     report["strict"] = strict
     report["exit_code"] = code
     return report, code
+
+
+def _plan_and_execute(
+    topo: Topology,
+    parsed: list[Scenario],
+    timeout: float,
+    settings: Settings | None,
+    limits: Limits | None,
+    progress: Callable[[dict[str, Any]], None] | None,
+) -> tuple[RunPlan, RunResult]:
+    """Build the plan and run it; a plan that cannot run raises
+    :class:`~topolint.errors.UsageError`."""
+    from topolint.errors import UsageError
+    from topolint.executor.build import build_plan
+    from topolint.executor.resources import ResourceError
+    from topolint.executor.scenarios import ScenarioError
+    from topolint.executor.supervisor import PlanError, execute
+    from topolint.graph import build_graph
+
+    try:
+        plan = build_plan(
+            topo, build_graph(topo), parsed, timeout=timeout, settings=settings, limits=limits
+        )
+        return plan, execute(plan, progress)
+    except (ScenarioError, PlanError, ResourceError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _parse_request(scenarios: Sequence[str], timeout: float) -> list[Scenario]:
+    """The parsed ``--scenario`` values; a bad one, or a timeout outside (0, 24 h], raises
+    :class:`~topolint.errors.UsageError`."""
+    from topolint.errors import UsageError
+    from topolint.executor.scenarios import ScenarioError, parse_scenarios
+
+    try:
+        parsed = parse_scenarios(list(scenarios))
+    except ScenarioError as e:
+        raise UsageError(str(e)) from None
+    if not 0 < timeout <= 24 * 3600:
+        raise UsageError(f"--timeout {timeout:g}: expected a number of seconds in (0, 86400]")
+    return parsed
+
+
+def _exit_code(report: dict[str, Any], *, interrupted: bool, strict: bool) -> int:
+    """130 interrupted, 2 incomplete, 1 a violation or a confirmed prediction (or, with
+    ``strict``, a finding the run could have judged and did not), else 0."""
+    from topolint.executor.outcome import EXIT_INCOMPLETE
+    from topolint.executor.verdicts import CONFIRMED
+
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if report["incomplete"]:
+        return EXIT_INCOMPLETE
+    if (
+        report["model_violations"]
+        or any(v["status"] == CONFIRMED for v in report["verdicts"])
+        or (strict and any(f["exercisable"] for f in report["not_exercised_findings"]))
+    ):
+        return 1
+    return 0
 
 
 def run(
@@ -195,8 +241,8 @@ def _num(x: Any) -> str:
     return "-" if x is None else str(x)
 
 
-def render_text(report: dict[str, Any]) -> str:
-    """A human summary of a run report."""
+def _head_lines(report: dict[str, Any]) -> list[str]:
+    """Violations and failures first, a timed-out run's first line, then what ran where."""
     out: list[str] = []
     for v in report["model_violations"]:
         out.append(f"!!! {v['message']}")
@@ -227,8 +273,12 @@ def render_text(report: dict[str, Any]) -> str:
         f"kernel {env['kernel']}, pyzmq {env['pyzmq']} (libzmq {env['libzmq']}), net "
         + ", ".join(f"{k}={v}" for k, v in env["net"].items())
     )
-    out.append("")
-    out.append("connections (messages):")
+    return out
+
+
+def _connection_table(report: dict[str, Any]) -> list[str]:
+    """The connections as an aligned table of message counts."""
+    out = ["connections (messages):"]
     header = ("sender", "receiver", "sent", "received", "lost", "max queued", "bound")
     rows = [header] + [
         (
@@ -246,6 +296,12 @@ def render_text(report: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         out.append("  " + "  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)).rstrip())
+    return out
+
+
+def _outcome_lines(report: dict[str, Any]) -> list[str]:
+    """Sinks and their end-of-data, joins, throughput and latency, crashed processes."""
+    out: list[str] = []
     if report["sinks"]:
         out.append("")
         out.append("sinks:")
@@ -268,7 +324,12 @@ def render_text(report: dict[str, Any]) -> str:
     bad = [p for p in report["processes"] if p["state"] in ("crashed",)]
     for p in bad:
         out.append(f"process {p['name']} crashed: {p.get('cause') or p.get('error')}")
-    out.append("")
+    return out
+
+
+def _verdict_lines(report: dict[str, Any]) -> list[str]:
+    """The verdicts, those withheld, and the findings not exercised (with reasons)."""
+    out: list[str] = []
     if report["verdicts"]:
         out.append("verdicts:")
         for v in report["verdicts"]:
@@ -289,6 +350,12 @@ def render_text(report: dict[str, Any]) -> str:
             out.append(f"  {f['rule']} ({f['subject']}): {f['reason']}")
     if report.get("not_exercised"):
         out.append(f"not exercised: {', '.join(report['not_exercised'])}")
+    return out
+
+
+def _footer_lines(report: dict[str, Any]) -> list[str]:
+    """Message counts that differ from the declaration, hosting, and the notes."""
+    out: list[str] = []
     counts = report.get("message_counts") or {}
     changed = {k: v for k, v in counts.items() if v.get("run") != v.get("declared")}
     if changed:
@@ -305,4 +372,16 @@ def render_text(report: dict[str, Any]) -> str:
         )
     for n in report["notes"]:
         out.append(f"note: {n}")
+    return out
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """A human summary of a run report (names from the file are cleaned)."""
+    out = _head_lines(report)
+    out.append("")
+    out += _connection_table(report)
+    out += _outcome_lines(report)
+    out.append("")
+    out += _verdict_lines(report)
+    out += _footer_lines(report)
     return clean_lines(out)

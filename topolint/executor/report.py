@@ -89,7 +89,51 @@ def observed_max_queued(
     return best
 
 
+def _row_of(c: ConnectionPlan) -> dict[str, Any]:
+    """The row of connection ``c`` before anything was observed."""
+    row: dict[str, Any] = {
+        "sender": c.sender,
+        "receiver": c.receiver,
+        "transport": c.transport,
+        "endpoint": c.endpoint,
+        "sent": None,
+        "received": None,
+        "lost": None,
+        "observed_max_queued": None,
+        "predicted_bound_messages": c.predicted_bound_messages,
+    }
+    if c.pinned_bound_messages is not None:
+        row["pinned_bound_messages"] = c.pinned_bound_messages
+    if c.control:
+        row["control"] = True
+    if c.note:
+        row["note"] = c.note
+    return row
+
+
+def _sent_on(
+    result: RunResult, c: ConnectionPlan, siblings: list[ConnectionPlan], i: int, received: int
+) -> tuple[int, bool]:
+    """Messages sent on connection ``c`` (sender wire id ``i``), and whether that is an
+    estimate: a round-robin socket's messages are attributed after the fact."""
+    sinst, ssock = _split(c.sender)
+    sock_sent = int(result.instances[sinst].latest.get("sent", {}).get(ssock, 0))
+    if c.lossy and not c.load_balanced:
+        return sock_sent, False  # one copy per subscriber
+    if not siblings:
+        return sock_sent, False
+    others = 0
+    for x in siblings:
+        xi, xs = _split(x.receiver)
+        xr = result.instances.get(xi)
+        if xr is not None:
+            others += int(xr.latest.get("recv", {}).get(xs, {}).get(str(i), 0))
+    return max(received, sock_sent - others), True
+
+
 def connection_rows(result: RunResult) -> list[dict[str, Any]]:
+    """One row per planned connection: sent, received, lost, the queue observed against
+    its static bound, and the first sequence number received."""
     plan = result.plan
     sid = {name: i for i, name in enumerate(plan.senders())}
     by_sender: dict[str, list[ConnectionPlan]] = {}
@@ -101,23 +145,7 @@ def connection_rows(result: RunResult) -> list[dict[str, Any]]:
         rinst, rsock = _split(c.receiver)
         s = result.instances.get(sinst)
         r = result.instances.get(rinst)
-        row: dict[str, Any] = {
-            "sender": c.sender,
-            "receiver": c.receiver,
-            "transport": c.transport,
-            "endpoint": c.endpoint,
-            "sent": None,
-            "received": None,
-            "lost": None,
-            "observed_max_queued": None,
-            "predicted_bound_messages": c.predicted_bound_messages,
-        }
-        if c.pinned_bound_messages is not None:
-            row["pinned_bound_messages"] = c.pinned_bound_messages
-        if c.control:
-            row["control"] = True
-        if c.note:
-            row["note"] = c.note
+        row = _row_of(c)
         if s is None or r is None or c.sender not in sid:
             if s is not None and r is None and len(by_sender[c.sender]) == 1:
                 row["sent"] = int(s.latest.get("sent", {}).get(ssock, 0))  # into the void
@@ -127,21 +155,10 @@ def connection_rows(result: RunResult) -> list[dict[str, Any]]:
             continue
         i = sid[c.sender]
         received = int(r.latest.get("recv", {}).get(rsock, {}).get(str(i), 0))
-        sock_sent = int(s.latest.get("sent", {}).get(ssock, 0))
         siblings = [x for x in by_sender[c.sender] if x is not c]
-        if c.lossy and not c.load_balanced:
-            sent = sock_sent  # one copy per subscriber
-        elif siblings:
-            others = 0
-            for x in siblings:
-                xi, xs = _split(x.receiver)
-                xr = result.instances.get(xi)
-                if xr is not None:
-                    others += int(xr.latest.get("recv", {}).get(xs, {}).get(str(i), 0))
-            sent = max(received, sock_sent - others)
-            row["sent_estimated"] = True  # round-robin: attributed after the fact
-        else:
-            sent = sock_sent
+        sent, estimated = _sent_on(result, c, siblings, i, received)
+        if estimated:
+            row["sent_estimated"] = True
         first = r.latest.get("first", {}).get(rsock, {}).get(str(i))
         row.update(
             sent=sent,
@@ -211,29 +228,63 @@ def _join_rows(result: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
+def _process_state(r: InstanceResult) -> Any:
+    """How an instance's run ended: finished, killed, crashed, stopped, or its phase."""
+    latest = r.latest
+    state = (
+        "finished" if r.exit_code == 0 and not r.stopped else latest.get("phase", "never started")
+    )
+    if r.killed:
+        state = "killed (scenario)"
+    elif r.crashed:
+        state = "crashed"
+    elif r.stopped and latest.get("phase") in ("closing", "stopped") and latest.get("final"):
+        state = "stopped"
+    elif r.stopped and latest.get("phase") in ("draining-end", "drained-end"):
+        state = "stopped"  # stopped after the final drain, before its last report
+    return state
+
+
+def _process_extras(row: dict[str, Any], r: InstanceResult) -> None:
+    """Add to ``row`` what only some instances have: sync, bind failures, arrival peaks,
+    unsynchronized inputs, floods, drops, and the cause of an abnormal end."""
+    latest = r.latest
+    if latest.get("sync"):
+        row["sync"] = latest["sync"]
+    if latest.get("bind_failures"):
+        row["bind_failures"] = latest["bind_failures"]
+    arr = latest.get("arrivals") or {}
+    if arr.get("count"):
+        span_ms = max(1.0, ((arr.get("last") or 0) - (arr.get("first") or 0)) * 1000)
+        row["arrivals"] = {
+            "messages": arr["count"],
+            "peak_per_ms": arr["peak_per_ms"],
+            "mean_per_ms": round(arr["count"] / span_ms, 4),
+        }
+    if (latest.get("unsync") or {}).get("pairs"):
+        row["unsynchronized"] = latest["unsync"]
+    if latest.get("flood"):
+        row["flood"] = latest["flood"]
+    if latest.get("dropped"):
+        row["dropped"] = latest["dropped"]
+    cause = r.cause
+    if cause:
+        row["cause"] = cause
+    if cause or latest.get("error"):
+        row["error"] = latest.get("error") or cause
+
+
 def _process_rows(result: RunResult) -> list[dict[str, Any]]:
+    """One row per instance: how it ended, what it did, and its end-of-data."""
     rows = []
     for inst in result.plan.instances:
         r = result.instances[inst.name]
         latest = r.latest
-        state = (
-            "finished"
-            if r.exit_code == 0 and not r.stopped
-            else latest.get("phase", "never started")
-        )
-        if r.killed:
-            state = "killed (scenario)"
-        elif r.crashed:
-            state = "crashed"
-        elif r.stopped and latest.get("phase") in ("closing", "stopped") and latest.get("final"):
-            state = "stopped"
-        elif r.stopped and latest.get("phase") in ("draining-end", "drained-end"):
-            state = "stopped"  # stopped after the final drain, before its last report
         row: dict[str, Any] = {
             "name": inst.name,
             "process": inst.process,
             "kind": inst.behaviour.kind,
-            "state": state,
+            "state": _process_state(r),
             # what it was doing when the run ended (not the stop or the final drain)
             "last_phase": latest.get("end_phase") or latest.get("phase"),
             "exit_code": r.exit_code,
@@ -249,38 +300,13 @@ def _process_rows(result: RunResult) -> list[dict[str, Any]]:
             "filtered": latest.get("filtered"),
             "end_of_data": {**latest.get("eod", {}), "sent": latest.get("eod_sent", {})},
         }
-        if latest.get("sync"):
-            row["sync"] = latest["sync"]
-        if latest.get("bind_failures"):
-            row["bind_failures"] = latest["bind_failures"]
-        arr = latest.get("arrivals") or {}
-        if arr.get("count"):
-            span_ms = max(1.0, ((arr.get("last") or 0) - (arr.get("first") or 0)) * 1000)
-            row["arrivals"] = {
-                "messages": arr["count"],
-                "peak_per_ms": arr["peak_per_ms"],
-                "mean_per_ms": round(arr["count"] / span_ms, 4),
-            }
-        if (latest.get("unsync") or {}).get("pairs"):
-            row["unsynchronized"] = latest["unsync"]
-        if latest.get("flood"):
-            row["flood"] = latest["flood"]
-        if latest.get("dropped"):
-            row["dropped"] = latest["dropped"]
-        cause = r.cause
-        if cause:
-            row["cause"] = cause
-        if cause or latest.get("error"):
-            row["error"] = latest.get("error") or cause
+        _process_extras(row, r)
         rows.append(row)
     return rows
 
 
-def build_report(result: RunResult) -> dict[str, Any]:
-    """The observation part of the ``run`` report (verdicts are added by the caller)."""
-    plan: RunPlan = result.plan
-    connections = connection_rows(result)
-    sinks = _sink_rows(result)
+def _violations(connections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The connections whose observed queue exceeded the static bound."""
     violations = []
     for row in connections:
         obs, pred = row["observed_max_queued"], row["predicted_bound_messages"]
@@ -297,24 +323,35 @@ def build_report(result: RunResult) -> dict[str, Any]:
                     ),
                 }
             )
+    return violations
+
+
+def _throughput(result: RunResult, sinks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Messages the sinks received, and per second between the first and the last."""
     total = sum(s["messages"] for s in sinks)
-    firsts = [
-        result.instances[s["name"]].latest.get("sink", {}).get("first_t")
-        for s in sinks
-        if s["messages"]
-    ]
-    lasts = [
-        result.instances[s["name"]].latest.get("sink", {}).get("last_t")
-        for s in sinks
-        if s["messages"]
-    ]
+    ends = [result.instances[s["name"]].latest.get("sink", {}) for s in sinks if s["messages"]]
+    firsts = [e.get("first_t") for e in ends]
+    lasts = [e.get("last_t") for e in ends]
     span = (max(lasts) - min(firsts)) if firsts and lasts else 0.0
+    return {"messages_per_second": (total / span) if span > 0 else None, "sink_messages": total}
+
+
+def _latency(sinks: list[dict[str, Any]]) -> dict[str, Any]:
+    """End-to-end latency over every sink: mean, the worst p99, the maximum."""
     lat = [s["latency_s"] for s in sinks if s["latency_s"]]
-    processes = _process_rows(result)
-    failures = [f"{p['name']} died: {p['cause']}" for p in processes if p.get("cause")]
-    failures += result.failures
+    return {
+        "mean_s": (sum(x["mean"] * x["count"] for x in lat) / sum(x["count"] for x in lat))
+        if lat
+        else None,
+        "p99_s": max(x["p99"] for x in lat) if lat else None,
+        "max_s": max(x["max"] for x in lat) if lat else None,
+    }
+
+
+def _unfinished(result: RunResult) -> list[dict[str, Any]]:
+    """Sources (not killed by a scenario) that had not emitted their count."""
     unfinished = []
-    for inst in plan.instances:
+    for inst in result.plan.instances:
         b = inst.behaviour
         if b.kind != "source" or inst.scenario.kill_at is not None:
             continue
@@ -326,6 +363,19 @@ def build_report(result: RunResult) -> dict[str, Any]:
             unfinished.append(
                 {"name": inst.name, "emitted": latest.get("emitted", 0), "count": b.count}
             )
+    return unfinished
+
+
+def build_report(result: RunResult) -> dict[str, Any]:
+    """The observation part of the ``run`` report (verdicts are added by the caller)."""
+    plan: RunPlan = result.plan
+    connections = connection_rows(result)
+    sinks = _sink_rows(result)
+    violations = _violations(connections)
+    processes = _process_rows(result)
+    failures = [f"{p['name']} died: {p['cause']}" for p in processes if p.get("cause")]
+    failures += result.failures
+    unfinished = _unfinished(result)
     timed_out = result.stop_reason == "timeout"
     return {
         "sources_unfinished": unfinished if timed_out else [],
@@ -349,17 +399,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "incomplete": bool(failures),
         "failures": failures,
         "memory": dict(result.memory),
-        "throughput": {
-            "messages_per_second": (total / span) if span > 0 else None,
-            "sink_messages": total,
-        },
-        "latency": {
-            "mean_s": (sum(x["mean"] * x["count"] for x in lat) / sum(x["count"] for x in lat))
-            if lat
-            else None,
-            "p99_s": max(x["p99"] for x in lat) if lat else None,
-            "max_s": max(x["max"] for x in lat) if lat else None,
-        },
+        "throughput": _throughput(result, sinks),
+        "latency": _latency(sinks),
         "model_violations": violations,
         "endpoints": [
             {"declared": e.declared, "transport": e.transport, "run": result.endpoints.get(e.id)}
