@@ -177,6 +177,8 @@ class _Builder:
         self.duplicates = duplicates
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        """The plain data of ``node`` (at element ``path``, ``depth`` levels deep),
+        recording the position of every element below it."""
         if self.aliases:
             self.budget -= 1
             if self.budget < 0:
@@ -191,49 +193,7 @@ class _Builder:
         if cls is yaml.MappingNode:
             if node.tag != _MAP:
                 raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
-            out: dict[str, Any] = {}
-            key_pos = self.key_pos
-            build = self.build
-            repeatable = self.repeatable
-            depth += 1
-            for knode, vnode in node.value:
-                if knode.__class__ is not yaml.ScalarNode:
-                    raise self._err(knode, "mapping keys must be plain scalars")
-                if knode.tag == _STR:
-                    key = knode.value
-                else:
-                    if knode.tag == _MERGE:
-                        raise self._err(knode, "YAML merge keys ('<<') are not supported")
-                    key = self._scalar(knode)
-                    key = str(key).lower() if isinstance(key, bool) else str(key)
-                kpath = (*path, key)
-                if repeatable and key in repeatable:
-                    items = out.get(key)
-                    if items is None:
-                        items = out[key] = []
-                        kmark = knode.start_mark
-                        key_pos[kpath] = Position(kmark.line + 1, kmark.column + 1)
-                    ipath = (*kpath, len(items))
-                    kmark = knode.start_mark
-                    key_pos[ipath] = Position(kmark.line + 1, kmark.column + 1)
-                    items.append(build(vnode, ipath, depth))
-                    continue
-                if key in out:
-                    first = key_pos[kpath]
-                    if self.duplicates is not None:
-                        kmark = knode.start_mark
-                        value = self._scalar(vnode) if vnode.__class__ is yaml.ScalarNode else ...
-                        self.duplicates.append(
-                            Duplicate(kpath, Position(kmark.line + 1, kmark.column + 1), value)
-                        )
-                        continue
-                    raise self._err(
-                        knode, f"duplicate key {key!r} (first defined at line {first.line})"
-                    )
-                kmark = knode.start_mark
-                key_pos[kpath] = Position(kmark.line + 1, kmark.column + 1)
-                out[key] = build(vnode, kpath, depth)
-            return out
+            return self._mapping(node, path, depth + 1)
         if cls is yaml.SequenceNode:
             if node.tag != _SEQ:
                 raise self._err(node, f"unsupported tag {node.tag!r}: only plain YAML is accepted")
@@ -241,6 +201,69 @@ class _Builder:
             depth += 1
             return [build(v, (*path, i), depth) for i, v in enumerate(node.value)]
         raise self._err(node, "unsupported YAML node")  # pragma: no cover
+
+    def _mapping(self, node: yaml.Node, path: Path, depth: int) -> dict[str, Any]:
+        """The dict of a mapping ``node`` whose values lie ``depth`` levels deep; key
+        positions recorded, repeated keys collected or refused."""
+        out: dict[str, Any] = {}
+        key_pos = self.key_pos
+        build = self.build
+        repeatable = self.repeatable
+        for knode, vnode in node.value:
+            if knode.__class__ is not yaml.ScalarNode:
+                raise self._err(knode, "mapping keys must be plain scalars")
+            key = knode.value if knode.tag == _STR else self._key(knode)
+            kpath = (*path, key)
+            if repeatable and key in repeatable:
+                self._repeated(out, key, knode, vnode, kpath, depth)
+                continue
+            if key in out:
+                self._duplicate(knode, vnode, kpath)
+                continue
+            kmark = knode.start_mark
+            key_pos[kpath] = Position(kmark.line + 1, kmark.column + 1)
+            out[key] = build(vnode, kpath, depth)
+        return out
+
+    def _key(self, knode: yaml.Node) -> str:
+        """A mapping key that is not a plain string (a number, a boolean...), as a string;
+        merge keys are refused."""
+        if knode.tag == _MERGE:
+            raise self._err(knode, "YAML merge keys ('<<') are not supported")
+        key = self._scalar(knode)
+        return str(key).lower() if isinstance(key, bool) else str(key)
+
+    def _repeated(
+        self,
+        out: dict[str, Any],
+        key: str,
+        knode: yaml.Node,
+        vnode: yaml.Node,
+        kpath: Path,
+        depth: int,
+    ) -> None:
+        """Append the value of a ``repeatable`` key to its list in ``out`` (positions at
+        ``(*kpath, i)``)."""
+        items = out.get(key)
+        kmark = knode.start_mark
+        if items is None:
+            items = out[key] = []
+            self.key_pos[kpath] = Position(kmark.line + 1, kmark.column + 1)
+        ipath = (*kpath, len(items))
+        self.key_pos[ipath] = Position(kmark.line + 1, kmark.column + 1)
+        items.append(self.build(vnode, ipath, depth))
+
+    def _duplicate(self, knode: yaml.Node, vnode: yaml.Node, kpath: Path) -> None:
+        """A key seen before in its mapping: recorded in ``duplicates`` when the caller
+        collects them (the first value is kept), else an input error."""
+        first = self.key_pos[kpath]
+        if self.duplicates is None:
+            raise self._err(
+                knode, f"duplicate key {kpath[-1]!r} (first defined at line {first.line})"
+            )
+        kmark = knode.start_mark
+        value = self._scalar(vnode) if vnode.__class__ is yaml.ScalarNode else ...
+        self.duplicates.append(Duplicate(kpath, Position(kmark.line + 1, kmark.column + 1), value))
 
     def _scalar(self, node: yaml.Node) -> Any:
         tag = node.tag
@@ -502,54 +525,8 @@ def load_text(
     if not text.strip():
         raise InputError("empty file, expected a topology", file, 1, 1)
     if fmt == "json":
-        # json.loads builds every element first: count them (an upper bound) before that
-        if text.count(",") + text.count("[") + text.count("{") > MAX_EVENTS:
-            raise InputError(
-                f"more than {MAX_EVENTS:,} JSON elements: larger than topolint checks in one "
-                "file (a 60,000-process topology has 1.8 million); split it",
-                file,
-                1,
-                1,
-            )
-        try:
-            json.loads(text, parse_constant=_reject_constant)
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON: {e.msg}", file, e.lineno, e.colno) from None
-        except RecursionError:
-            raise InputError("invalid JSON: nesting too deep", file, 1, 1) from None
-        except ValueError as e:
-            raise InputError(f"invalid JSON: {e}", file, 1, 1) from None
-        # A valid JSON text holds literal tabs only as whitespace: YAML does not like them.
-        text = text.replace("\t", " ")
-    try:
-        _check_depth(text, file)
-        loader = _CachingLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
-    except yaml.reader.ReaderError as e:
-        pos = e.position if isinstance(e.position, int) else 0
-        line = text.count("\n", 0, pos) + 1
-        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        what = f"character #x{e.character:04x}" if isinstance(e.character, int) else "character"
-        raise InputError(
-            f"invalid YAML: unacceptable {what}: {e.reason}", file, line, col
-        ) from None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = e.problem or e.context or "invalid YAML"
-        if "maximum nesting depth" in problem:  # libyaml's own limit (PyYAML >= 6.0.4)
-            problem = f"nesting deeper than {MAX_DEPTH} levels"
-            if mark is not None:
-                raise InputError(problem, file, mark.line + 1, mark.column + 1) from None
-        if mark is None:
-            raise InputError(f"invalid YAML: {problem}", file) from None
-        raise InputError(f"invalid YAML: {problem}", file, mark.line + 1, mark.column + 1) from None
-    except yaml.YAMLError as e:
-        raise InputError(f"invalid YAML: {e}", file) from None
-    except RecursionError:
-        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
+        text = _checked_json(text, file)
+    node = _compose(text, file)
     if node is None:
         raise InputError("empty document, expected a topology", file, 1, 1)
     # Without '&' there is no anchor, so no alias: nothing can expand.
@@ -561,6 +538,71 @@ def load_text(
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
     doc.suppressions = _suppressions(doc.text)
     return doc
+
+
+def _checked_json(text: str, file: str) -> str:
+    """Refuse ``text`` unless it is valid JSON of a bounded size (each error at its line and
+    column); returns it ready for the YAML parser (tabs, whitespace in JSON, as spaces)."""
+    # json.loads builds every element first: count them (an upper bound) before that
+    if text.count(",") + text.count("[") + text.count("{") > MAX_EVENTS:
+        raise InputError(
+            f"more than {MAX_EVENTS:,} JSON elements: larger than topolint checks in one "
+            "file (a 60,000-process topology has 1.8 million); split it",
+            file,
+            1,
+            1,
+        )
+    try:
+        json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e.msg}", file, e.lineno, e.colno) from None
+    except RecursionError:
+        raise InputError("invalid JSON: nesting too deep", file, 1, 1) from None
+    except ValueError as e:
+        raise InputError(f"invalid JSON: {e}", file, 1, 1) from None
+    # A valid JSON text holds literal tabs only as whitespace: YAML does not like them.
+    return text.replace("\t", " ")
+
+
+def _compose(text: str, file: str) -> yaml.Node | None:
+    """The YAML node tree of ``text`` (``None`` for an empty document); every parser error
+    becomes an :class:`InputError` at its line and column."""
+    try:
+        _check_depth(text, file)
+        loader = _CachingLoader(text)
+        try:
+            node: yaml.Node | None = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as e:
+        pos = e.position if isinstance(e.position, int) else 0
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        what = f"character #x{e.character:04x}" if isinstance(e.character, int) else "character"
+        raise InputError(
+            f"invalid YAML: unacceptable {what}: {e.reason}", file, line, col
+        ) from None
+    except yaml.MarkedYAMLError as e:
+        raise _yaml_error(e, file) from None
+    except yaml.YAMLError as e:
+        raise InputError(f"invalid YAML: {e}", file) from None
+    except RecursionError:
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file, 1, 1) from None
+    return node
+
+
+def _yaml_error(e: yaml.MarkedYAMLError, file: str) -> InputError:
+    """A parser error as an input error at its mark (libyaml's nesting limit named as
+    topolint's)."""
+    mark = e.problem_mark or e.context_mark
+    problem = e.problem or e.context or "invalid YAML"
+    if "maximum nesting depth" in problem:  # libyaml's own limit (PyYAML >= 6.0.4)
+        problem = f"nesting deeper than {MAX_DEPTH} levels"
+        if mark is not None:
+            return InputError(problem, file, mark.line + 1, mark.column + 1)
+    if mark is None:
+        return InputError(f"invalid YAML: {problem}", file)
+    return InputError(f"invalid YAML: {problem}", file, mark.line + 1, mark.column + 1)
 
 
 def _reject_constant(name: str) -> Any:
