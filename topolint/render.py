@@ -453,10 +453,26 @@ def fold(d: Diagram, topo: Topology) -> None:
     pattern (``det0-team`` … ``det12-team``).  The merged box lists the first and last name
     and the count; merged edges add up their connections and keep one label.
     """
+    nodes, rename = _merge_siblings(d, topo)
+    if not rename:
+        return
+    d.nodes = nodes
+    d.edges = _merge_edges(d.edges, rename)
+
+
+def _sibling_groups(d: Diagram, topo: Topology) -> dict[tuple[object, ...], list[str]]:
+    """The numbered processes of ``d`` by shape (candidates for merging)."""
     groups: dict[tuple[object, ...], list[str]] = {}
     for n in d.nodes.values():
         if n.kind == "process" and _family(n.name) != n.name:
             groups.setdefault(_shape(topo, n.name), []).append(n.name)
+    return groups
+
+
+def _merge_siblings(d: Diagram, topo: Topology) -> tuple[dict[str, Node], dict[str, str]]:
+    """The nodes after merging each group of at least :data:`MERGE_AT_LEAST` siblings into
+    one, and the new id of every merged process (empty when nothing merges)."""
+    groups = _sibling_groups(d, topo)
     rename: dict[str, str] = {}
     nodes: dict[str, Node] = {}
     for n in list(d.nodes.values()):
@@ -467,37 +483,44 @@ def fold(d: Diagram, topo: Topology) -> None:
         if len(members) < MERGE_AT_LEAST:
             nodes[n.id] = n
             continue
-        members = sorted(members, key=_natural)
-        parts = [d.nodes[m] for m in members]
-        owners = sorted({p.owner for p in parts if p.owner}, key=_natural)
-        owner = (
-            owners[0] if len(owners) == 1 else (f"{owners[0]} … {owners[-1]}" if owners else None)
-        )
-        nid = _family(n.name)
-        while nid in nodes or nid in d.nodes:
-            nid += "'"
-        nodes[nid] = Node(
-            nid,
-            _family(n.name),
-            "process",
-            owner,
-            n.replicas,
-            _same(p.details for p in parts),
-            _merge_marks(p.marks for p in parts),
-            members=members,
-            owners=owners if len(owners) > 1 else [],
-        )
-        for m in members:
-            rename[m] = nid
-    if not rename:
-        return
-    d.nodes = nodes
+        merged = _merged_node(d, n, sorted(members, key=_natural), nodes)
+        nodes[merged.id] = merged
+        for m in merged.members:
+            rename[m] = merged.id
+    return nodes, rename
+
+
+def _merged_node(d: Diagram, n: Node, members: list[str], taken: dict[str, Node]) -> Node:
+    """One box for the sibling processes ``members`` (``n`` among them), with an id not in
+    ``taken`` nor ``d``: their family name, owners, shared details and merged marks."""
+    parts = [d.nodes[m] for m in members]
+    owners = sorted({p.owner for p in parts if p.owner}, key=_natural)
+    owner = owners[0] if len(owners) == 1 else (f"{owners[0]} … {owners[-1]}" if owners else None)
+    nid = _family(n.name)
+    while nid in taken or nid in d.nodes:
+        nid += "'"
+    return Node(
+        nid,
+        _family(n.name),
+        "process",
+        owner,
+        n.replicas,
+        _same(p.details for p in parts),
+        _merge_marks(p.marks for p in parts),
+        members=members,
+        owners=owners if len(owners) > 1 else [],
+    )
+
+
+def _merge_edges(edges: list[Edge], rename: dict[str, str]) -> list[Edge]:
+    """``edges`` with their ends renamed, parallel ones (same ends, sockets and kind)
+    merged into one that adds up their connections."""
     merged: dict[tuple[object, ...], list[Edge]] = {}
-    for e in d.edges:
+    for e in edges:
         ends = (rename.get(e.tail, e.tail), rename.get(e.head, e.head))
         k = (ends[0], e.sender_socket, ends[1], e.receiver_socket, e.unresolved, e.control)
         merged.setdefault(k, []).append(e)
-    d.edges = []
+    out = []
     for key, group in merged.items():
         first = group[0]
         edge = Edge(
@@ -517,7 +540,8 @@ def fold(d: Diagram, topo: Topology) -> None:
             marks=_merge_marks(e.marks for e in group),
             merged=len(group),
         )
-        d.edges.append(edge)
+        out.append(edge)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -601,9 +625,36 @@ def _legend(d: Diagram) -> str:
 
 
 def to_dot(d: Diagram) -> str:
-    """The diagram as Graphviz DOT text (left to right, one cluster per owner)."""
+    """The diagram as Graphviz DOT text (left to right, one cluster per owner).
+
+    Parameters
+    ----------
+    d
+        The diagram, from :func:`build_diagram` (and :func:`fold`).
+
+    Returns
+    -------
+    str
+        A ``digraph`` with a legend node, one ``cluster_`` subgraph per owner, one edge
+        statement per diagram edge and, when there are any, a note of the findings not
+        drawn on an element; one statement per line, ending in a newline.
+    """
+    lines = _dot_header(d)
+    lines.append(_legend(d))
+    lines += _dot_nodes(d)
+    fan_in = _fan_in(d)
+    for e, shown in zip(d.edges, d.edge_labels(), strict=True):
+        lines.append(_dot_edge(e, shown, d.compact, fan_in[e.head]))
+    if d.notes:
+        lines.append(_dot_notes(d.notes))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_header(d: Diagram) -> list[str]:
+    """The ``digraph`` line and the graph, node and edge defaults."""
     compact = d.compact
-    lines = [
+    return [
         f"digraph {_dot_str(d.name)} {{",
         "  graph"
         + _attrs(
@@ -623,28 +674,12 @@ def to_dot(d: Diagram) -> str:
         "  edge" + _attrs(fontname="Helvetica", fontsize="9", color="#404040") + ";",
     ]
 
-    def node_line(n: Node, indent: str) -> str:
-        label = [n.title] + ([n.details] if n.details else []) + [m.text for m in n.marks]
-        attrs: dict[str, str | None] = {"label": "\n".join(label)}
-        if n.kind == "unresolved":
-            attrs.update(shape="box", style="dashed,rounded", color=GREY, fontcolor=GREY)
-            attrs["tooltip"] = f"unresolved peer {n.name}"
-        if n.replicas > 1 or len(n.members) > 1:
-            attrs["style"] = "rounded,filled"
-            attrs["fillcolor"] = "#f0f0f0"
-            attrs["peripheries"] = "2"
-        if len(n.members) > 1:
-            attrs["tooltip"] = "merged: " + ", ".join(n.members)
-        rank = _worst(n.marks)
-        if rank is not None:
-            color, width, _ = SEVERITY_STYLE[rank]
-            attrs.update(color=color, fontcolor=color, penwidth=width)
-            attrs["tooltip"] = "\n".join(msg for m in n.marks for msg in m.messages)
-        return f"{indent}{_dot_str(n.id)}{_attrs(**attrs)};"
 
+def _dot_nodes(d: Diagram) -> list[str]:
+    """Each owner's cluster with its nodes, then the nodes without an owner."""
+    lines = []
     clusters = d.clusters()
     ids = _cluster_ids(o for o in clusters if o is not None)
-    lines.append(_legend(d))
     for owner, nodes in clusters.items():
         if owner is None:
             continue
@@ -654,55 +689,87 @@ def to_dot(d: Diagram) -> str:
             + _attrs(label=f"owner: {owner}", style="rounded,dashed", color=GREY, fontsize="11")
             + ";"
         )
-        lines += [node_line(n, "    ") for n in nodes]
+        lines += [_dot_node(n, "    ") for n in nodes]
         lines.append("  }")
-    lines += [node_line(n, "  ") for n in clusters.get(None, [])]
+    lines += [_dot_node(n, "  ") for n in clusters.get(None, [])]
+    return lines
+
+
+def _dot_node(n: Node, indent: str) -> str:
+    """One node statement: label (title, details, marks), replica/merge and finding styles."""
+    label = [n.title] + ([n.details] if n.details else []) + [m.text for m in n.marks]
+    attrs: dict[str, str | None] = {"label": "\n".join(label)}
+    if n.kind == "unresolved":
+        attrs.update(shape="box", style="dashed,rounded", color=GREY, fontcolor=GREY)
+        attrs["tooltip"] = f"unresolved peer {n.name}"
+    if n.replicas > 1 or len(n.members) > 1:
+        attrs["style"] = "rounded,filled"
+        attrs["fillcolor"] = "#f0f0f0"
+        attrs["peripheries"] = "2"
+    if len(n.members) > 1:
+        attrs["tooltip"] = "merged: " + ", ".join(n.members)
+    rank = _worst(n.marks)
+    if rank is not None:
+        color, width, _ = SEVERITY_STYLE[rank]
+        attrs.update(color=color, fontcolor=color, penwidth=width)
+        attrs["tooltip"] = "\n".join(msg for m in n.marks for msg in m.messages)
+    return f"{indent}{_dot_str(n.id)}{_attrs(**attrs)};"
+
+
+def _fan_in(d: Diagram) -> dict[str, int]:
+    """Per edge head, the number of distinct tails drawn into it."""
     tails: dict[str, set[str]] = {}
     for e in d.edges:
         tails.setdefault(e.head, set()).add(e.tail)
-    for e, shown in zip(d.edges, d.edge_labels(), strict=True):
-        full = "\n".join(e.label(compact))
-        attrs: dict[str, str | None] = {"label": "\n".join(shown) or None, "tooltip": full}
-        styles = []
-        if e.unresolved:
-            styles.append("dashed")
-        elif e.control:
-            styles.append("dotted")
-        if e.mismatch:
-            styles.append("bold")
-        if styles:
-            attrs["style"] = ",".join(styles)
-        if e.bidirectional:
-            attrs["dir"] = "both"
-        if e.count > 1:
-            attrs["penwidth"] = "1.6"
-        if len(tails[e.head]) >= HUB_FAN_IN:  # many edges into one hub: keep them quiet
-            attrs["color"] = "#a0a0a0"
-        rank = _worst(e.marks)
-        if rank is not None:
-            color, width, _ = SEVERITY_STYLE[rank]
-            attrs.update(color=color, fontcolor=color, penwidth=width)
-            if rank == 0 and not styles:
-                attrs["style"] = "dashed"  # an info: visible, not alarming
-            attrs["tooltip"] = "\n".join(msg for m in e.marks for msg in m.messages)
-        lines.append(f"  {_dot_str(e.tail)} -> {_dot_str(e.head)}{_attrs(**attrs)};")
-    if d.notes:
-        lines.append(
-            "  "
-            + _dot_str("__notes__")
-            + _attrs(
-                label="\n".join(["findings not drawn on an element:", *d.notes])
-                if any(n[:1] in ("✖", "⚠", "ℹ") for n in d.notes)
-                else "\n".join(d.notes),
-                shape="note",
-                color=RED,
-                fontcolor=RED,
-                fontsize="10",
-            )
-            + ";"
+    return {head: len(t) for head, t in tails.items()}
+
+
+def _dot_edge(e: Edge, shown: list[str], compact: bool, fan_in: int) -> str:
+    """One edge statement: the ``shown`` label (the full one as tooltip), line style for
+    unresolved/control/mismatched edges, quiet grey into a hub, finding colours."""
+    full = "\n".join(e.label(compact))
+    attrs: dict[str, str | None] = {"label": "\n".join(shown) or None, "tooltip": full}
+    styles = []
+    if e.unresolved:
+        styles.append("dashed")
+    elif e.control:
+        styles.append("dotted")
+    if e.mismatch:
+        styles.append("bold")
+    if styles:
+        attrs["style"] = ",".join(styles)
+    if e.bidirectional:
+        attrs["dir"] = "both"
+    if e.count > 1:
+        attrs["penwidth"] = "1.6"
+    if fan_in >= HUB_FAN_IN:  # many edges into one hub: keep them quiet
+        attrs["color"] = "#a0a0a0"
+    rank = _worst(e.marks)
+    if rank is not None:
+        color, width, _ = SEVERITY_STYLE[rank]
+        attrs.update(color=color, fontcolor=color, penwidth=width)
+        if rank == 0 and not styles:
+            attrs["style"] = "dashed"  # an info: visible, not alarming
+        attrs["tooltip"] = "\n".join(msg for m in e.marks for msg in m.messages)
+    return f"  {_dot_str(e.tail)} -> {_dot_str(e.head)}{_attrs(**attrs)};"
+
+
+def _dot_notes(notes: list[str]) -> str:
+    """The note node listing what is not drawn on an element."""
+    return (
+        "  "
+        + _dot_str("__notes__")
+        + _attrs(
+            label="\n".join(["findings not drawn on an element:", *notes])
+            if any(n[:1] in ("✖", "⚠", "ℹ") for n in notes)
+            else "\n".join(notes),
+            shape="note",
+            color=RED,
+            fontcolor=RED,
+            fontsize="10",
         )
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        + ";"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -721,42 +788,33 @@ def _mmd_str(text: str) -> str:
     return '"' + out.replace("\n", "<br/>") + '"'
 
 
+#: Mermaid class names of the severity ranks.
+_MMD_CLASSES = {2: "error", 1: "warning", 0: "info"}
+
+
 def to_mermaid(d: Diagram) -> str:
-    """The diagram as a Mermaid flowchart (renders in GitHub/GitLab Markdown)."""
+    """The diagram as a Mermaid flowchart (renders in GitHub/GitLab Markdown).
+
+    Parameters
+    ----------
+    d
+        The diagram, from :func:`build_diagram` (and :func:`fold`).
+
+    Returns
+    -------
+    str
+        A ``flowchart LR`` with a title, one subgraph per owner, nodes ``n0``, ``n1``… in
+        the diagram's order, the notes and the legend, then the class and link styles of
+        the findings; ending in a newline.
+    """
     ids = {nid: f"n{i}" for i, nid in enumerate(d.nodes)}
     lines = ["---", f"title: {_mmd_str(d.name)}", "---", "flowchart LR"]
     by_rank: dict[int, list[str]] = {2: [], 1: [], 0: []}
-
-    def node_line(n: Node, indent: str) -> str:
-        label = [n.title] + ([n.details] if n.details else []) + [m.text for m in n.marks]
-        text = _mmd_str("\n".join(label))
-        rank = _worst(n.marks)
-        if rank is not None:
-            by_rank[rank].append(ids[n.id])
-        if n.kind == "unresolved":
-            return f"{indent}{ids[n.id]}[/{text}/]"
-        if n.replicas > 1 or len(n.members) > 1:
-            return f"{indent}{ids[n.id]}[[{text}]]"
-        return f"{indent}{ids[n.id]}({text})"
-
-    clusters = d.clusters()
-    for i, (owner, nodes) in enumerate(clusters.items()):
-        if owner is None:
-            continue
-        lines.append(f"  subgraph owner{i}[{_mmd_str('owner: ' + owner)}]")
-        lines += [node_line(n, "    ") for n in nodes]
-        lines.append("  end")
-    lines += [node_line(n, "  ") for n in clusters.get(None, [])]
+    lines += _mmd_nodes(d, ids, by_rank)
     links: list[tuple[int, int]] = []
     for i, (e, shown) in enumerate(zip(d.edges, d.edge_labels(), strict=True)):
         label = f"|{_mmd_str(chr(10).join(shown))}|" if shown else ""
-        if e.unresolved or e.control:
-            arrow = "<-.->" if e.bidirectional else "-.->"
-        elif e.mismatch:
-            arrow = "<==>" if e.bidirectional else "==>"
-        else:
-            arrow = "<-->" if e.bidirectional else "-->"
-        lines.append(f"  {ids[e.tail]} {arrow}{label} {ids[e.head]}")
+        lines.append(f"  {ids[e.tail]} {_mmd_arrow(e)}{label} {ids[e.head]}")
         rank = _worst(e.marks)
         if rank is not None:
             links.append((i, rank))
@@ -764,28 +822,77 @@ def to_mermaid(d: Diagram) -> str:
         lines.append(f"  notes>{_mmd_str(chr(10).join(d.notes))}]")
         by_rank[2].append("notes")
     lines.append(f"  legend>{_mmd_str(chr(10).join(_legend_lines(d)))}]")
-    classes = {2: "error", 1: "warning", 0: "info"}
-    for rank, name in classes.items():
+    lines += _mmd_styles(d, ids, by_rank, links)
+    return "\n".join(lines) + "\n"
+
+
+def _mmd_nodes(d: Diagram, ids: dict[str, str], by_rank: dict[int, list[str]]) -> list[str]:
+    """Each owner's subgraph with its nodes, then the nodes without an owner; the id of
+    each node with findings is added to ``by_rank`` under its worst severity."""
+    lines = []
+    clusters = d.clusters()
+    for i, (owner, nodes) in enumerate(clusters.items()):
+        if owner is None:
+            continue
+        lines.append(f"  subgraph owner{i}[{_mmd_str('owner: ' + owner)}]")
+        lines += [_mmd_node(n, ids[n.id], by_rank, "    ") for n in nodes]
+        lines.append("  end")
+    lines += [_mmd_node(n, ids[n.id], by_rank, "  ") for n in clusters.get(None, [])]
+    return lines
+
+
+def _mmd_node(n: Node, nid: str, by_rank: dict[int, list[str]], indent: str) -> str:
+    """One node: a parallelogram when unresolved, a double box for replicas or merged
+    siblings, else a rounded box."""
+    label = [n.title] + ([n.details] if n.details else []) + [m.text for m in n.marks]
+    text = _mmd_str("\n".join(label))
+    rank = _worst(n.marks)
+    if rank is not None:
+        by_rank[rank].append(nid)
+    if n.kind == "unresolved":
+        return f"{indent}{nid}[/{text}/]"
+    if n.replicas > 1 or len(n.members) > 1:
+        return f"{indent}{nid}[[{text}]]"
+    return f"{indent}{nid}({text})"
+
+
+def _mmd_arrow(e: Edge) -> str:
+    """Dotted for unresolved or control edges, thick for mismatches; both ends when
+    bidirectional."""
+    if e.unresolved or e.control:
+        return "<-.->" if e.bidirectional else "-.->"
+    if e.mismatch:
+        return "<==>" if e.bidirectional else "==>"
+    return "<-->" if e.bidirectional else "-->"
+
+
+def _mmd_styles(
+    d: Diagram, ids: dict[str, str], by_rank: dict[int, list[str]], links: list[tuple[int, int]]
+) -> list[str]:
+    """The class definitions, the nodes of each class and the styles of the links
+    (``links``: edge index and severity rank) with findings."""
+    lines = []
+    for rank, name in _MMD_CLASSES.items():
         color, width, _ = SEVERITY_STYLE[rank]
         dash = ",stroke-dasharray:3 3" if rank == 0 else ""
         lines.append(f"  classDef {name} stroke:{color},stroke-width:{width}px,color:{color}{dash}")
     lines.append(f"  classDef unresolved stroke-dasharray:5 5,color:{GREY}")
     lines.append(f"  classDef legend stroke:{GREY},color:#404040,font-size:10px")
-    for rank, name in classes.items():
+    for rank, name in _MMD_CLASSES.items():
         if by_rank[rank]:
             lines.append(f"  class {','.join(by_rank[rank])} {name}")
     unresolved = [ids[n.id] for n in d.nodes.values() if n.kind == "unresolved"]
     if unresolved:
         lines.append(f"  class {','.join(unresolved)} unresolved")
     lines.append("  class legend legend")
-    for rank in classes:
+    for rank in _MMD_CLASSES:
         color, width, _ = SEVERITY_STYLE[rank]
         which = [str(i) for i, r in links if r == rank]
         if which:
             lines.append(
                 f"  linkStyle {','.join(which)} stroke:{color},stroke-width:{width}px,color:{color}"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 # --------------------------------------------------------------------------------------
