@@ -91,6 +91,19 @@ def _dotted(path: ElementPath) -> str:
     return ".".join(str(p) for p in path)
 
 
+@dataclass(frozen=True)
+class _ContractEdge:
+    """A producer -> consumer connection whose producer changed what it sends."""
+
+    rs: Socket  # the consumer's socket (NEW)
+    label: str  # "producer -> consumer (receives TYPE)", for the details
+    by: str | None  # the producer's owner
+    blame: Change  # the change that caused it
+    p_old: str | None  # the type the producer sent
+    p_new: str  # the type it sends now
+    req_name: str  # the type the consumer receives
+
+
 class _Differ:
     def __init__(self, old: Topology, new: Topology) -> None:
         from topolint.contracts.schemas import Schemas
@@ -411,6 +424,9 @@ class _Differ:
     def contract_edge(
         self, ss: Socket, rs: Socket, o_ss: Socket | None, o_rs: Socket | None
     ) -> None:
+        """Record what breaks for the consumer ``rs`` now that the producer ``ss`` sends
+        another type, schema or encoding (``o_ss`` and ``o_rs``: the two sockets in the
+        old version, ``None`` when new)."""
         p_new = ss.sends
         if not p_new or o_ss is None:
             return  # a new producer (its socket-added change says so) or no declared type
@@ -425,16 +441,34 @@ class _Differ:
             req_topo, req_schemas = self.new, self.new_schemas
         sp_new = self.new_schemas.get(p_new)
         sp_old = self.old_schemas.get(p_old) if p_old else None
+        if self._same_producer(p_old, p_new, sp_old, sp_new):
+            return
+        e = _ContractEdge(
+            rs=rs,
+            label=f"{ss.id} -> {rs.id} (receives {req_name})",
+            by=self.new.processes[ss.process].owner,
+            blame=self._producer_change(ss, p_old, p_new),
+            p_old=p_old,
+            p_new=p_new,
+            req_name=req_name,
+        )
+        self._encoding_break(e, req_topo.messages.get(req_name))
+        self._schema_breaks(e, req_schemas.get(req_name), sp_old, sp_new)
+
+    def _same_producer(self, p_old: str | None, p_new: str, sp_old: Any, sp_new: Any) -> bool:
+        """Whether the producer sends what it sent: the same type, schema and encoding."""
         m_new, m_old = self.new.messages.get(p_new), self.old.message(p_old)
-        same_producer = (
+        return (
             p_old == p_new
             and self._canon(sp_old) == self._canon(sp_new)
             and (m_old.encoding if m_old else None) == (m_new.encoding if m_new else None)
         )
-        if same_producer:
-            return
+
+    def _producer_change(self, ss: Socket, p_old: str | None, p_new: str) -> Change:
+        """The change to blame for what ``ss`` now sends: its message type, else the type's
+        schema, else its encoding (recorded if not yet)."""
         if p_old != p_new:
-            blame = self.changes.get(
+            return self.changes.get(
                 ("message-type-changed", _dotted((*ss.path, "sends")))
             ) or self.add(
                 "message-type-changed",
@@ -442,19 +476,21 @@ class _Differ:
                 self.new.processes[ss.process].owner,
                 f"socket {ss.id}: sends {p_old or '(none)'} -> {p_new}",
             )
-        else:
-            blame = self.changes.get(
-                ("message-schema-changed", _dotted(("messages", p_new, "schema")))
-            ) or self.add(
-                "encoding-changed",
-                ("messages", p_new, "encoding"),
-                self._type_owner(p_new),
-                f"message type {p_new}: encoding changed",
-            )
-        edge = f"{ss.id} -> {rs.id} (receives {req_name})"
-        by = self.new.processes[ss.process].owner
-        req_msg = req_topo.messages.get(req_name)
-        if (
+        return self.changes.get(
+            ("message-schema-changed", _dotted(("messages", p_new, "schema")))
+        ) or self.add(
+            "encoding-changed",
+            ("messages", p_new, "encoding"),
+            self._type_owner(p_new),
+            f"message type {p_new}: encoding changed",
+        )
+
+    def _encoding_break(self, e: _ContractEdge, req_msg: Any) -> None:
+        """The consumer breaks when the producer's new encoding differs from the one it
+        decodes (``req_msg``: the message type it was written against) and the old one
+        did not."""
+        m_new, m_old = self.new.messages.get(e.p_new), self.old.message(e.p_old)
+        if not (
             m_new
             and req_msg
             and m_new.encoding
@@ -462,26 +498,32 @@ class _Differ:
             and m_new.encoding != req_msg.encoding
             and (not m_old or m_old.encoding == req_msg.encoding)
         ):
-            change = (
-                self.changes.get(("encoding-changed", _dotted(("messages", p_new, "encoding"))))
-                or blame
-            )
-            self.affect(
-                change,
-                rs.process,
-                f"{edge}: now encoded {m_new.encoding}, decoded as {req_msg.encoding}",
-                by=by,
-            )
-        req = req_schemas.get(req_name)
+            return
+        change = (
+            self.changes.get(("encoding-changed", _dotted(("messages", e.p_new, "encoding"))))
+            or e.blame
+        )
+        self.affect(
+            change,
+            e.rs.process,
+            f"{e.label}: now encoded {m_new.encoding}, decoded as {req_msg.encoding}",
+            by=e.by,
+        )
+
+    def _schema_breaks(self, e: _ContractEdge, req: Any, sp_old: Any, sp_new: Any) -> None:
+        """The consumer breaks on each new incompatibility of the producer's schema
+        (``sp_new``) with the consumer's (``req``) that the old one (``sp_old``) did not
+        have; without both schemas, only a change of type away from the consumer's."""
         p_schema = sp_new.schema if sp_new and not sp_new.error else None
         r_schema = req.schema if req and not req.error else None
         if p_schema is None or r_schema is None:
-            if p_new != req_name and p_old == req_name:
+            if e.p_new != e.req_name and e.p_old == e.req_name:
                 self.affect(
-                    blame,
-                    rs.process,
-                    f"{edge}: now sends {p_new}, with no schema to show it satisfies {req_name}",
-                    by=by,
+                    e.blame,
+                    e.rs.process,
+                    f"{e.label}: now sends {e.p_new}, with no schema to show it satisfies "
+                    f"{e.req_name}",
+                    by=e.by,
                 )
             return
         baseline: set[tuple[str, str]] = set()
@@ -495,10 +537,10 @@ class _Differ:
             if inc.kind in UNCERTAIN_KINDS or (inc.pointer, inc.kind) in baseline:
                 continue
             self.affect(
-                blame,
-                rs.process,
-                f"{edge}: field {field_of(inc.pointer)}: {inc.reason}",
-                by=by,
+                e.blame,
+                e.rs.process,
+                f"{e.label}: field {field_of(inc.pointer)}: {inc.reason}",
+                by=e.by,
             )
 
     def _canon(self, loaded: Any) -> str:
