@@ -773,7 +773,7 @@ def _source_paces(plan: RunPlan) -> dict[str, tuple[float, str]]:
             pace, why = b.rate, f"rate {b.rate:.3g}/s"
         if b.service_time and 1 / b.service_time < pace:
             pace, why = 1 / b.service_time, f"its service time {b.service_time * 1000:g} ms"
-        for q in reached[proc[i.name]]:
+        for q in sorted(reached[proc[i.name]]):  # sorted: a tie names the same stage each run
             st = max((insts[m].behaviour.service_time for m in members[q]), default=0.0)
             if st > 0:
                 cap = len(members[q]) / st / feeding[q]
