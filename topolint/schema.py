@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
-from functools import lru_cache
+from collections.abc import Callable, Sized
+from functools import lru_cache, partial
 from typing import Any
 
 from topolint.errors import InputError
@@ -420,82 +420,128 @@ def _all(checks: tuple[Check, ...]) -> Check:
 
 def _keyword(kw: str, arg: Any) -> Check:
     """The check of one keyword (``properties`` and friends: :func:`_compile_object`)."""
-    if kw == "type":
-        names = [arg] if isinstance(arg, str) else list(arg)
-        if any(n not in _TYPES for n in names):
-            raise _Unsupported(f"type {arg!r}")
-        tests = tuple(_TYPES[n] for n in names)
-        if len(tests) == 1:
-            return tests[0]
+    compile_keyword = _KEYWORDS.get(kw)
+    if compile_keyword is None:
+        raise _Unsupported(kw)
+    return compile_keyword(arg)
 
-        def any_type(v: Any) -> bool:
-            return any(f(v) for f in tests)
 
-        return any_type
-    if kw == "enum":
-        values = list(arg)
-        strings = frozenset(x for x in values if isinstance(x, str))
-        if len(strings) == len(values):
+def _type_check(arg: Any) -> Check:
+    """``type``: one JSON type name or a list of them."""
+    names = [arg] if isinstance(arg, str) else list(arg)
+    if any(n not in _TYPES for n in names):
+        raise _Unsupported(f"type {arg!r}")
+    tests = tuple(_TYPES[n] for n in names)
+    if len(tests) == 1:
+        return tests[0]
 
-            def string_enum(v: Any) -> bool:
-                return isinstance(v, str) and v in strings
+    def any_type(v: Any) -> bool:
+        return any(f(v) for f in tests)
 
-            return string_enum
+    return any_type
 
-        def enum(v: Any) -> bool:
-            return any(_json_equal(v, x) for x in values)
 
-        return enum
-    if kw == "const":
+def _enum_check(arg: Any) -> Check:
+    """``enum``: a set lookup when every value is a string, else JSON equality."""
+    values = list(arg)
+    strings = frozenset(x for x in values if isinstance(x, str))
+    if len(strings) == len(values):
 
-        def const(v: Any) -> bool:
-            return _json_equal(v, arg)
+        def string_enum(v: Any) -> bool:
+            return isinstance(v, str) and v in strings
 
-        return const
-    if kw == "minimum":
+        return string_enum
 
-        def minimum(v: Any) -> bool:
-            return not _is_number(v) or bool(v >= arg)
+    def enum(v: Any) -> bool:
+        return any(_json_equal(v, x) for x in values)
 
-        return minimum
-    if kw == "maximum":
+    return enum
 
-        def maximum(v: Any) -> bool:
-            return not _is_number(v) or bool(v <= arg)
 
-        return maximum
-    if kw in ("minLength", "minItems", "maxItems", "minProperties"):
-        kind = dict if kw == "minProperties" else str if kw == "minLength" else list
-        most = kw.startswith("max")
+def _const_check(arg: Any) -> Check:
+    """``const``: JSON equality with ``arg``."""
 
-        def size(v: Any) -> bool:
-            if not isinstance(v, kind):
-                return True
-            return len(v) <= arg if most else len(v) >= arg
+    def const(v: Any) -> bool:
+        return _json_equal(v, arg)
 
-        return size
-    if kw == "required":
-        keys = tuple(arg)
+    return const
 
-        def required(v: Any) -> bool:
-            return not isinstance(v, dict) or all(k in v for k in keys)
 
-        return required
-    if kw == "items":
-        item = _compile(arg)
+def _minimum_check(arg: Any) -> Check:
+    """``minimum``: numbers at least ``arg`` (other values pass)."""
 
-        def items(v: Any) -> bool:
-            return not isinstance(v, list) or all(item(x) for x in v)
+    def minimum(v: Any) -> bool:
+        return not _is_number(v) or bool(v >= arg)
 
-        return items
-    if kw == "oneOf":
-        alternatives = tuple(_compile(x) for x in arg)
+    return minimum
 
-        def one_of(v: Any) -> bool:
-            return sum(1 for f in alternatives if f(v)) == 1
 
-        return one_of
-    raise _Unsupported(kw)
+def _maximum_check(arg: Any) -> Check:
+    """``maximum``: numbers at most ``arg`` (other values pass)."""
+
+    def maximum(v: Any) -> bool:
+        return not _is_number(v) or bool(v <= arg)
+
+    return maximum
+
+
+def _size_check(kind: type[Sized], most: bool, arg: Any) -> Check:
+    """``minLength``, ``minItems``, ``maxItems``, ``minProperties``: the length of values
+    of ``kind`` at least (``most``: at most) ``arg`` (other values pass)."""
+
+    def size(v: Any) -> bool:
+        if not isinstance(v, kind):
+            return True
+        return len(v) <= arg if most else len(v) >= arg
+
+    return size
+
+
+def _required_check(arg: Any) -> Check:
+    """``required``: objects hold every key of ``arg``."""
+    keys = tuple(arg)
+
+    def required(v: Any) -> bool:
+        return not isinstance(v, dict) or all(k in v for k in keys)
+
+    return required
+
+
+def _items_check(arg: Any) -> Check:
+    """``items``: every element of an array is valid against the schema ``arg``."""
+    item = _compile(arg)
+
+    def items(v: Any) -> bool:
+        return not isinstance(v, list) or all(item(x) for x in v)
+
+    return items
+
+
+def _one_of_check(arg: Any) -> Check:
+    """``oneOf``: valid against exactly one of the schemas ``arg``."""
+    alternatives = tuple(_compile(x) for x in arg)
+
+    def one_of(v: Any) -> bool:
+        return sum(1 for f in alternatives if f(v)) == 1
+
+    return one_of
+
+
+#: The compiler of each supported keyword, given its argument.
+_KEYWORDS: dict[str, Callable[[Any], Check]] = {
+    "type": _type_check,
+    "enum": _enum_check,
+    "const": _const_check,
+    "minimum": _minimum_check,
+    "maximum": _maximum_check,
+    "minLength": partial(_size_check, str, False),
+    "minItems": partial(_size_check, list, False),
+    "maxItems": partial(_size_check, list, True),
+    "minProperties": partial(_size_check, dict, False),
+    "required": _required_check,
+    "items": _items_check,
+    "oneOf": _one_of_check,
+}
 
 
 _OBJECT_KEYWORDS = ("properties", "patternProperties", "additionalProperties")
