@@ -81,6 +81,8 @@ class Baseline:
 
     @classmethod
     def write(cls, path: Path, findings: list[Finding]) -> None:
+        """Write ``findings`` as the baseline file ``path`` (sorted, one entry each), into a
+        regular file only; anything else is an :class:`InputError` naming it."""
         base = path.parent
         entries = [
             {

@@ -135,6 +135,9 @@ class Settings:
     ignores_folder: FsPath | None = None
 
     def enabled(self, file: str = "") -> list[RuleInfo]:
+        """The rules to run on ``file``: selected, and neither ignored nor ignored for it by
+        ``per_file_ignores`` (``file`` empty: the file-independent set), in catalogue order.
+        """
         ignore = list(self.ignore)
         if file and self.per_file_ignores:
             from topolint.config import file_ignores
@@ -147,12 +150,14 @@ class Settings:
         ]
 
     def severity_of(self, rule: RuleInfo) -> Severity:
+        """``rule``'s severity: the configured one (by name, then code), else the rule's own."""
         for key in (rule.name, rule.code):
             if key in self.severity:
                 return Severity(self.severity[key])
         return rule.severity
 
     def options_of(self, rule: RuleInfo) -> dict[str, Any]:
+        """``rule``'s options: its defaults (``OPTIONS``) updated by the configured ones."""
         return {**rule.options, **self.options.get(rule.name, {})}
 
 
@@ -263,6 +268,29 @@ def loads(
 def run_rules(topology: Topology, settings: Settings | None = None) -> list[Finding]:
     """Run the enabled rules on one topology; return sorted, suppressed, de-duplicated findings.
 
+    Parameters
+    ----------
+    topology
+        The model (:func:`load`, :func:`loads`, :func:`parse`).
+    settings
+        Which rules run, their severities and options (default: every rule).
+
+    Returns
+    -------
+    list of Finding
+        Located in the topology's document, suppressions applied, followers folded into
+        their root cause (:func:`fold_followers`), in report order.
+
+    Examples
+    --------
+    >>> topo = loads(
+    ...     "topolint: 1\\nname: demo\\nprocesses:\\n"
+    ...     "  a: {sockets: {out: {type: push, bind: 'tcp://*:7000'}}}\\n"
+    ...     "  b: {sockets: {in: {type: pull, connect: a.out}}}\\n"
+    ... )
+    >>> sorted({f.rule for f in run_rules(topo, Settings(select=["TL6"]))})
+    ['missing-end-of-data']
+
     Meta rules (family ``meta``, e.g. ``unused-suppression``) run last, after suppressions
     were applied to the other rules' findings; they see what the suppressions did as
     :attr:`SuppressionContext.stale_suppressions`.
@@ -338,6 +366,26 @@ def _collect(
 
 
 def stamp(rule: RuleInfo, severity: Severity, fact: Fact, doc: Document) -> Finding:
+    """Turn a rule's fact into a finding: code, severity, file, line and column.
+
+    Parameters
+    ----------
+    rule
+        The rule that yielded ``fact`` (its name and code are stamped).
+    severity
+        The severity the settings give the rule (:meth:`Settings.severity_of`).
+    fact
+        What the rule found; ``fact.path`` is the element at fault, ``fact.related`` other
+        elements to point at.  A fact about a comment (``data["line"]``, ``data["column"]``)
+        is placed there instead.
+    doc
+        The document the topology came from: positions of every element.
+
+    Returns
+    -------
+    Finding
+        The finding, located at the element (or comment), with its related locations.
+    """
     pos = doc.finding_position(fact.path)
     related = tuple(
         {"file": doc.file, "line": p.line, "column": p.column, "element": ".".join(map(str, r))}
@@ -458,6 +506,9 @@ class SuppressionSite:
     used: set[str] = field(default_factory=set)
 
     def covers(self, f: Finding) -> bool:
+        """Whether this suppression's scope takes in ``f`` (its file, its line, or the element
+        and what lies inside it); which rules it names is checked elsewhere.
+        """
         if self.scope == "file":
             return True
         if self.scope == "line":
@@ -466,6 +517,7 @@ class SuppressionSite:
 
     @property
     def blanket(self) -> bool:
+        """Whether it silences every rule (no names, or a name such as ``all``)."""
         return not self.names or any(n in _BLANKET for n in self.names)
 
 
@@ -728,6 +780,11 @@ def discover(paths: Iterable[str]) -> list[FsPath]:
 
 @dataclass
 class CheckResult:
+    """What :func:`check_paths` found: findings, input errors (one per file that could not be
+    checked), the files checked and skipped (as displayed), each checked file's text by its
+    displayed name, and the topologies checked.
+    """
+
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -739,8 +796,24 @@ class CheckResult:
 def check_paths(
     paths: Iterable[str], settings: Settings | None = None, *, scanning: bool | None = None
 ) -> CheckResult:
-    """Check files and folders.  Files that are not topologies are skipped when found by
-    scanning a folder or when ``scanning`` is true (pre-commit hands over every YAML file)."""
+    """Check files and folders, each with the same ``settings``.
+
+    Parameters
+    ----------
+    paths
+        Files and folders; folders are scanned for YAML/JSON/XML (:func:`discover`).
+    settings
+        The rules, severities and variables (default: every rule, default severities).
+    scanning
+        Skip named files that are not topologies too (pre-commit hands over every YAML
+        file); files found by scanning a folder are always skipped when they are not.
+
+    Returns
+    -------
+    CheckResult
+        The findings of every file (sorted), one input error per file that could not be
+        checked, and the files checked and skipped.
+    """
     settings = settings or Settings()
     result = CheckResult()
     paths = list(paths)
@@ -789,5 +862,24 @@ def _display(file: FsPath) -> str:
 
 
 def fails(findings: Iterable[Finding], fail_on: str) -> bool:
+    """Whether any of ``findings`` is at least as severe as ``fail_on``.
+
+    Parameters
+    ----------
+    findings
+        The findings to grade.
+    fail_on
+        The least severity that fails: ``error``, ``warning`` or ``info``.
+
+    Returns
+    -------
+    bool
+        ``True`` when the findings make a check fail (exit 1).
+
+    Examples
+    --------
+    >>> fails([], "info")
+    False
+    """
     level = Severity(fail_on).rank
     return any(f.severity.rank >= level for f in findings)

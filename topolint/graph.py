@@ -83,10 +83,14 @@ class Connection:
 
     @property
     def sender_id(self) -> str:
+        """The sending socket instance, ``instance.socket`` (``worker[1].out``); the peer's node
+        id (``?tcp://…``) when unresolved.
+        """
         return f"{self.sender}.{self.sender_socket.name}" if self.sender_socket else self.sender
 
     @property
     def receiver_id(self) -> str:
+        """The receiving socket instance, ``instance.socket``; the peer's node id when unresolved."""
         return (
             f"{self.receiver}.{self.receiver_socket.name}"
             if self.receiver_socket
@@ -95,10 +99,14 @@ class Connection:
 
     @property
     def path(self) -> Path:
+        """The element a finding about this connection points at: the connecting endpoint."""
         return self.endpoint.path
 
     @property
     def message(self) -> str | None:
+        """The message type on the wire: what the sender declares it sends, else what the
+        receiver declares it receives (``None``: neither says).
+        """
         s = self.sender_socket.sends if self.sender_socket else None
         r = self.receiver_socket.receives if self.receiver_socket else None
         return s or r
@@ -119,6 +127,8 @@ class Connection:
 
 @dataclass
 class Bind:
+    """One bound endpoint of a socket of a process (the index that connects resolve against)."""
+
     process: Process
     socket: Socket
     endpoint: Endpoint
@@ -135,6 +145,7 @@ class TopologyGraph:
     conflicts: list[list[Bind]] = field(default_factory=list)
 
     def instances(self, process: str) -> list[str]:
+        """The instance ids of ``process``: its name, or ``name[0]``, ``name[1]``… for replicas."""
         return self.topology.processes[process].instances()
 
     @cached_property
@@ -185,6 +196,7 @@ class TopologyGraph:
         return [n for n in self.flow if self.flow.out_degree(n) == 0 and self.flow.in_degree(n) > 0]
 
     def iter_instances(self) -> Iterator[tuple[str, Process]]:
+        """Every process instance with its process, in declaration order."""
         for p in self.topology.processes.values():
             for inst in p.instances():
                 yield inst, p
@@ -198,7 +210,13 @@ def _root(parent: dict[str, str], x: str) -> str:
 
 
 def flows(sender: str, receiver: str) -> bool:
-    """Does data flow from a ``sender``-type socket to a ``receiver``-type socket?"""
+    """Does data flow from a ``sender``-type socket to a ``receiver``-type socket?
+
+    Examples
+    --------
+    >>> flows("push", "pull"), flows("pull", "push")
+    (True, False)
+    """
     return (sender, receiver) in FLOWS
 
 
@@ -460,5 +478,29 @@ class _Wiring:
 
 
 def build_graph(topology: Topology) -> TopologyGraph:
-    """Wire ``topology``: every connection, with unresolved peers kept as nodes."""
+    """Wire ``topology``: every connection, with unresolved peers kept as nodes.
+
+    Parameters
+    ----------
+    topology
+        The model, from :func:`topolint.engine.load` / :func:`~topolint.engine.loads`.
+
+    Returns
+    -------
+    TopologyGraph
+        ``.g`` has one node per process instance (``worker[1]``) and per unresolved peer
+        (``?tcp://…``) and one edge per direction of a connection; ``.connections`` lists
+        them; ``.conflicts`` the binds that share an address.
+
+    Examples
+    --------
+    >>> from topolint.engine import loads
+    >>> topo = loads(
+    ...     "topolint: 1\\nname: demo\\nprocesses:\\n"
+    ...     "  a: {sockets: {out: {type: push, bind: 'tcp://*:7000'}}}\\n"
+    ...     "  b: {sockets: {in: {type: pull, connect: a.out}}}\\n"
+    ... )
+    >>> [(c.sender_id, c.receiver_id, c.transport) for c in build_graph(topo).connections]
+    [('a.out', 'b.in', 'tcp')]
+    """
     return _Wiring(topology).run()

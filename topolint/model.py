@@ -70,6 +70,13 @@ class Endpoint:
 
     @property
     def transport(self) -> str:
+        """The transport: ``tcp`` for a logical ``process.socket`` reference, else the kind.
+
+        Examples
+        --------
+        >>> Endpoint("camera.out", "camera.out", "ref", False, ()).transport
+        'tcp'
+        """
         return "tcp" if self.kind == "ref" else self.kind
 
 
@@ -109,18 +116,22 @@ class Socket:
 
     @property
     def id(self) -> str:
+        """``process.socket``, the socket's name in messages and subjects."""
         return f"{self.process}.{self.name}"
 
     @property
     def endpoints(self) -> list[Endpoint]:
+        """Its bind endpoints, then its connect endpoints."""
         return self.binds + self.connects
 
     @property
     def can_send(self) -> bool:
+        """Whether the socket type sends (:data:`~topolint.sockets.SENDERS`)."""
         return self.type in SENDERS
 
     @property
     def can_receive(self) -> bool:
+        """Whether the socket type receives (:data:`~topolint.sockets.RECEIVERS`)."""
         return self.type in RECEIVERS
 
     @property
@@ -130,6 +141,7 @@ class Socket:
 
     @property
     def message(self) -> str | None:
+        """The message type it carries: what it sends, else what it receives."""
         return self.sends or self.receives
 
 
@@ -187,10 +199,12 @@ class Process:
 
     @property
     def inputs(self) -> list[Socket]:
+        """The data sockets it receives on (control sockets left out)."""
         return [s for s in self.sockets.values() if s.can_receive and not s.is_control]
 
     @property
     def outputs(self) -> list[Socket]:
+        """The data sockets it sends on (control sockets left out)."""
         return [s for s in self.sockets.values() if s.can_send and not s.is_control]
 
 
@@ -232,13 +246,16 @@ class Topology:
     bare_numbers: dict[Path, str] = field(default_factory=dict)
 
     def socket(self, process: str, socket: str) -> Socket | None:
+        """The socket ``socket`` of process ``process``, or ``None`` when either is not declared."""
         p = self.processes.get(process)
         return p.sockets.get(socket) if p else None
 
     def message(self, name: str | None) -> MessageType | None:
+        """The message type called ``name``, or ``None`` (also for no name)."""
         return self.messages.get(name) if name else None
 
     def message_of(self, sock: Socket) -> MessageType | None:
+        """The message type ``sock`` carries (:attr:`Socket.message`), or ``None``."""
         return self.message(sock.message)
 
 

@@ -63,6 +63,9 @@ class Mark:
 
     @property
     def text(self) -> str:
+        """The mark as drawn: severity sign, rule name, the sockets it concerns and, when
+        merged, how many elements it hit (``✖ slow-joiner (out) ×3``).
+        """
         sign = _sign(self.severity)
         where = f" ({', '.join(self.sockets)})" if self.sockets else ""
         times = f" ×{self.hits}" if self.hits > 1 else ""
@@ -101,6 +104,9 @@ class Node:
 
     @property
     def title(self) -> str:
+        """The box's first line(s): the name (``×N`` for replicas), or for merged siblings the
+        first and last name and their count.
+        """
         if len(self.members) > 1:
             each = f" ×{self.replicas} each" if self.replicas > 1 else ""
             return f"{self.members[0]} … {self.members[-1]}\n{len(self.members)} processes{each}"
@@ -129,6 +135,19 @@ class Edge:
     merged: int = 1
 
     def label(self, compact: bool) -> list[str]:
+        """The edge's label lines.
+
+        Parameters
+        ----------
+        compact
+            One line of socket types, count and queue bound (large diagrams), instead of two
+            (socket names, types and count; HWMs and queue bound).
+
+        Returns
+        -------
+        list of str
+            The label lines, then one line per finding mark.
+        """
         arrow = "↔" if self.bidirectional else "→"
         types = arrow.join(t.upper() for t in (self.sender_type, self.receiver_type) if t)
         count = f" ×{self.count}" if self.count > 1 else ""
@@ -158,6 +177,9 @@ class Diagram:
 
     @property
     def compact(self) -> bool:
+        """Whether the diagram is large (more than :data:`COMPACT_ABOVE` processes): tighter
+        spacing and one-line edge labels.
+        """
         return sum(1 for n in self.nodes.values() if n.kind == "process") > COMPACT_ABOVE
 
     def edge_labels(self) -> list[list[str]]:
@@ -919,8 +941,23 @@ def render_topology(
 ) -> str | bytes:
     """``topo`` as ``svg``/``png`` (bytes from Graphviz) or ``dot``/``mermaid`` text.
 
-    Info findings are drawn only with ``show_info`` (the legend counts the hidden ones);
-    ``merge`` as for :func:`build_diagram`.
+    Parameters
+    ----------
+    topo
+        The topology to draw.
+    fmt
+        ``svg``, ``png``, ``dot`` or ``mermaid``; anything else is a :class:`UsageError`.
+    findings
+        Findings to draw on their elements (errors and warnings; infos only with
+        ``show_info``, else the legend counts them as hidden).
+    merge
+        As for :func:`build_diagram`: merge numbered siblings (``None``: on large
+        topologies).
+
+    Returns
+    -------
+    str or bytes
+        DOT or Mermaid text; SVG or PNG bytes.
     """
     found = list(findings)
     shown = [f for f in found if show_info or f.severity.rank > 0]

@@ -18,6 +18,16 @@ from typing import Any
 
 
 class LspClient:
+    """A ``topolint server`` subprocess and the JSON-RPC conversation with it.
+
+    Parameters
+    ----------
+    cwd
+        The server's working folder (configuration lookup starts from the files, not here).
+    command
+        The command that starts the server (default: ``python -m topolint server``).
+    """
+
     def __init__(self, cwd: Path | str | None = None, command: list[str] | None = None) -> None:
         cmd = command or [sys.executable, "-m", "topolint", "server"]
         self.proc = subprocess.Popen(
@@ -72,6 +82,11 @@ class LspClient:
     # -- API -------------------------------------------------------------------------------
 
     def request(self, method: str, params: Any, timeout: float = 60) -> Any:
+        """Send a request and wait for its answer; returns its ``result``.
+
+        Raises :class:`TimeoutError` when no answer comes within ``timeout`` seconds (or the
+        server exited), :class:`RuntimeError` with the ``error`` of an error answer.
+        """
         self._id += 1
         rid = self._id
         self._send({"id": rid, "method": method, "params": params})
@@ -88,9 +103,13 @@ class LspClient:
         return msg.get("result")
 
     def notify(self, method: str, params: Any) -> None:
+        """Send a notification (no answer expected)."""
         self._send({"method": method, "params": params})
 
     def initialize(self, root: Path) -> Any:
+        """The LSP handshake (``initialize`` with ``root`` as workspace, then ``initialized``);
+        returns the server's capabilities answer.
+        """
         result = self.request(
             "initialize",
             {"processId": None, "rootUri": root.resolve().as_uri(), "capabilities": {}},
@@ -113,18 +132,23 @@ class LspClient:
                 return at, p["diagnostics"]
 
     def open(self, uri: str, text: str, language: str = "yaml") -> None:
+        """``textDocument/didOpen``: the editor opened ``uri`` with ``text`` (version 1)."""
         self.notify(
             "textDocument/didOpen",
             {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
         )
 
     def change(self, uri: str, version: int, text: str) -> None:
+        """``textDocument/didChange``: the whole new ``text`` of ``uri`` as ``version``."""
         self.notify(
             "textDocument/didChange",
             {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]},
         )
 
     def close(self) -> int | None:
+        """Shut the server down (``shutdown``, ``exit``; killed if that fails); returns its
+        exit status.
+        """
         try:
             self.request("shutdown", None, timeout=10)
             self.notify("exit", None)

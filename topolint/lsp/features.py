@@ -46,6 +46,10 @@ class SettingsCache:
         self._cache: dict[tuple[str, str | None, int], Settings] = {}
 
     def get(self, path: Path) -> Settings:
+        """The settings ``topolint check`` would use for ``path`` (:func:`settings_for_file`),
+        from the cache unless its configuration file changed.  Raises :class:`InputError` for a
+        broken configuration.
+        """
         from topolint.config import find_config
 
         found = find_config(path)
@@ -78,6 +82,23 @@ class Linted:
 
     @classmethod
     def check(cls, uri: str, path: Path, text: str, settings_cache: SettingsCache) -> Linted:
+        """Check ``text``, the current content of the document ``uri`` (file ``path``).
+
+        Parameters
+        ----------
+        uri, path
+            The document, as the editor names it and as a file (configuration, display).
+        text
+            Its current text (possibly unsaved).
+        settings_cache
+            Where the file's settings come from.
+
+        Returns
+        -------
+        Linted
+            The topology and its findings; or ``error`` (an input error: one diagnostic),
+            ``crash`` (a bug, logged, no diagnostics) or ``skipped`` (not a topology).
+        """
         out = cls(uri, path, text)
         if not _MARKER.search(text):
             out.skipped = True
@@ -96,6 +117,9 @@ class Linted:
     # -- diagnostics -------------------------------------------------------------------
 
     def diagnostics(self) -> list[t.Diagnostic]:
+        """The LSP diagnostics: one per finding (its fix in the message, its related
+        locations as related information), or one for the input error or an internal error;
+        none for a file that is not a topology."""
         if self.skipped:
             return []
         if self.error is not None:
@@ -154,6 +178,7 @@ class Linted:
 
     @cached_property
     def lines(self) -> list[str]:
+        """The text's lines (0-based, as LSP counts them)."""
         return self.text.split("\n")
 
     def _range(
@@ -175,12 +200,14 @@ class Linted:
 
     @cached_property
     def wiring(self) -> Any:
+        """The topology's :class:`~topolint.graph.TopologyGraph`, built on first use."""
         from topolint.graph import build_graph
 
         return build_graph(self.topology)
 
     @cached_property
     def analysis(self) -> Any:
+        """The memory/throughput :class:`~topolint.analysis.Analysis`, built on first use."""
         from topolint.analysis import analyze
 
         return analyze(self.topology, self.wiring)
@@ -234,6 +261,10 @@ class Linted:
     # -- hover ------------------------------------------------------------------------
 
     def hover(self, line: int, col: int) -> str | None:
+        """Markdown for the element under (``line``, ``col``), 0-based: a process, a socket (its
+        memory bound and what it is wired to) or an endpoint (what it resolves to); ``None``
+        elsewhere.
+        """
         found = self.element_at(line, col)
         if found is None:
             return None
@@ -362,6 +393,9 @@ class Linted:
         return None
 
     def definition(self, line: int, col: int) -> t.Location | None:
+        """Go to definition: from a connect endpoint under (``line``, ``col``) to the bind it
+        resolves to; ``None`` when there is none.
+        """
         found = self.element_at(line, col)
         if found is None or found[0] != "endpoint":
             return None
@@ -374,6 +408,7 @@ class Linted:
     # -- symbols ------------------------------------------------------------------------
 
     def symbols(self) -> list[t.DocumentSymbol]:
+        """The outline: processes with their sockets, and message types."""
         topo = self.topology
         if topo is None:
             return []
@@ -412,6 +447,9 @@ class Linted:
     # -- code actions -------------------------------------------------------------------
 
     def code_actions(self, rng: t.Range) -> list[t.CodeAction]:
+        """A quick fix per fixable finding on the lines of ``rng`` (the safe ones marked
+        preferred), and "apply every safe fix" when there is one; in YAML and JSON documents
+        only (a FairMQ form is mapped onto the model, not edited)."""
         from topolint.fixes import fixable, rule_safety, text_edit
 
         if self.topology is None:
@@ -465,6 +503,7 @@ class Linted:
         return out
 
     def fix_all(self) -> str | None:
+        """The text with every safe fix applied (``None`` when it cannot be checked)."""
         from topolint.fixes import fix_text
 
         settings = settings_for_file(self.path)

@@ -30,6 +30,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class TopolintServer(LanguageServer):
+    """The language server: keeps the last checked state of each open document."""
+
     def __init__(self) -> None:
         super().__init__(
             "topolint", __version__, text_document_sync_kind=t.TextDocumentSyncKind.Incremental
@@ -59,6 +61,9 @@ class TopolintServer(LanguageServer):
         return last
 
     def lint(self, uri: str, version: int | None = None) -> None:
+        """Check the document ``uri`` and publish its diagnostics; skipped when ``version`` is
+        no longer the latest change received (a newer check is on its way).
+        """
         if version is not None and self.pending.get(uri) != version:
             return  # a newer change is on its way: check that one
         try:
@@ -75,6 +80,7 @@ class TopolintServer(LanguageServer):
         )
 
     def log(self, message: str) -> None:
+        """Send ``message`` to the editor's log as an error."""
         self.window_log_message(t.LogMessageParams(type=t.MessageType.Error, message=message))
 
 
@@ -96,6 +102,9 @@ def _guarded(server: TopolintServer, default: Any = None) -> Callable[[F], F]:
 
 
 def build() -> TopolintServer:
+    """The server with its features registered (open/change/save/close, hover, definition,
+    symbols, code actions); every handler logs its failures instead of crashing.
+    """
     server = TopolintServer()
     guard = functools.partial(_guarded, server)
 
