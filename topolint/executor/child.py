@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -120,7 +121,257 @@ class Sock:
         self.subscriptions = 0
 
 
+@dataclass
+class Reporting:
+    """When the instance last reported, so that it reports only as often as it should."""
+
+    last_snap: float = 0.0  # last time a snapshot was considered
+    last_write: float = 0.0  # last time a line was written
+    progress_written: int = -1
+    phase_written: str = ""
+    drain_checked: float = 0.0  # last look for the supervisor's drain file
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sealed: bool = False  # a host wrote this instance's final report: write no more
+
+
+@dataclass
+class Received:
+    """What arrived, per receiving socket and sender id: counts, the first sequence number,
+    and the sequence numbers not yet flushed to their binary files."""
+
+    counts: dict[str, dict[int, int]] = field(default_factory=dict)
+    first: dict[str, dict[int, int]] = field(default_factory=dict)
+    seqbuf: dict[tuple[str, int], array.array[int]] = field(default_factory=dict)
+    seqfiles: dict[str, dict[int, str]] = field(default_factory=dict)
+    last_input: float = field(default_factory=time.monotonic)  # data or end-of-data
+    last_data: float = 0.0
+
+
+@dataclass
+class Emission:
+    """What the instance produced: messages emitted (a source), filtered and forwarded."""
+
+    emitted: int = 0
+    first: float | None = None
+    last: float | None = None
+    blocked_s: float = 0.0  # time spent waiting for a full queue (back-pressure)
+    filtered: int = 0
+    forwarded: int = 0
+
+
+@dataclass
+class EndOfData:
+    """End-of-data: the declared handling and what arrived so far."""
+
+    action: str  # emit | forward | consume | none
+    wait_for: int  # signals needed to complete
+    timeout: float | None  # seconds without input before giving up waiting
+    received: int = 0
+    senders: list[int] = field(default_factory=list)
+    swallowed: int = 0  # dropped by a ``drop-eod`` scenario
+    complete: bool = False
+    settling: bool = False  # complete on a control socket, draining data first
+    timed_out: bool = False
+
+    def report(self) -> dict[str, Any]:
+        """The ``eod`` entry of a snapshot."""
+        return {
+            "action": self.action,
+            "received": self.received,
+            "needed": self.wait_for,
+            "complete": self.complete,
+            "timed_out": self.timed_out,
+            "swallowed": self.swallowed,
+            "from": self.senders,
+        }
+
+
+@dataclass
+class Sink:
+    """What reached the instance when it sends no data: counts, times and latencies."""
+
+    data: int = 0
+    first: float | None = None
+    last: float | None = None
+    latencies: array.array[float] = field(default_factory=lambda: array.array("d"))
+
+    def add(self, now: float, origin: float) -> None:
+        """Count one data message that arrived at ``now`` and was emitted at ``origin``."""
+        self.data += 1
+        self.first = self.first or now
+        self.last = now
+        if len(self.latencies) < 200_000:
+            self.latencies.append(now - origin)
+
+    def latency_summary(self) -> dict[str, float] | None:
+        """Count, mean, median, 99th percentile and maximum latency (None when empty)."""
+        if not self.latencies:
+            return None
+        xs = sorted(self.latencies)
+        n = len(xs)
+        return {
+            "count": n,
+            "mean": sum(xs) / n,
+            "p50": xs[n // 2],
+            "p99": xs[min(n - 1, int(n * 0.99))],
+            "max": xs[-1],
+        }
+
+
+def _join_stats() -> dict[str, int]:
+    return {
+        "matches": 0,
+        "mismatches": 0,
+        "timeouts": 0,
+        "partial": 0,
+        "max_pending_seen": 0,
+        "pending": 0,
+        "stalls": 0,
+    }
+
+
+@dataclass
+class JoinState:
+    """A join in progress: its plan, counters and the messages waiting for a partner."""
+
+    plan: JoinPlan | None
+    stats: dict[str, int] = field(default_factory=_join_stats)
+    pending: OrderedDict[int, dict[str, float]] = field(default_factory=OrderedDict)
+    pending_t: dict[int, float] = field(default_factory=dict)  # key -> when it opened
+    queues: dict[str, deque[tuple[int, float, float]]] = field(default_factory=dict)  # order
+    latest: dict[str, tuple[int, float]] = field(default_factory=dict)  # latest
+    stash: dict[str, tuple[int, float]] = field(default_factory=dict)  # key: held, not read
+
+    def queued(self) -> int:
+        """Messages held by the join: open key units and queued order messages."""
+        return len(self.pending) + sum(len(q) for q in self.queues.values())
+
+    def report(self) -> dict[str, int]:
+        """The ``join`` entry of a snapshot."""
+        self.stats["pending"] = self.queued()
+        self.stats["held"] = len(self.stash)
+        return dict(self.stats)
+
+
+@dataclass
+class Arrivals:
+    """Arrivals per millisecond on the data inputs: the peak against the mean."""
+
+    bucket: int = 0  # the current millisecond
+    in_bucket: int = 0
+    peak_per_ms: int = 0
+    count: int = 0
+    first: float | None = None
+    last: float | None = None
+
+    def add(self, now: float) -> None:
+        """Count one data message arriving at ``now``."""
+        ms = int(now * 1000)
+        if ms != self.bucket:
+            self.bucket, self.in_bucket = ms, 0
+        self.in_bucket += 1
+        self.peak_per_ms = max(self.peak_per_ms, self.in_bucket)
+        self.count += 1
+        self.first = self.first or now
+        self.last = now
+
+    def report(self) -> dict[str, Any]:
+        """The ``arrivals`` entry of a snapshot."""
+        return {
+            "peak_per_ms": self.peak_per_ms,
+            "count": self.count,
+            "first": self.first,
+            "last": self.last,
+        }
+
+
+@dataclass
+class ShadowPairing:
+    """Several data inputs and no join: what pairing "the next message of each input" would
+    have combined (the reference behaviour still handles each message alone)."""
+
+    inputs: list[str]  # the data inputs with peers
+    queues: dict[str, deque[int]] = field(default_factory=dict)
+    pairs: int = 0
+    mismatched: int = 0
+    max_ahead: int = 0
+
+    def add(self, sock: str, key: int) -> None:
+        """One data message with ``key`` arrived on ``sock``: pair what can be paired."""
+        q = self.queues.setdefault(sock, deque())
+        q.append(key)
+        self.max_ahead = max(self.max_ahead, len(q))
+        while all(self.queues.get(n) for n in self.inputs):
+            keys = {self.queues[n].popleft() for n in self.inputs}
+            self.pairs += 1
+            if len(keys) > 1:
+                self.mismatched += 1
+
+    def report(self) -> dict[str, int]:
+        """The ``unsync`` entry of a snapshot."""
+        return {"pairs": self.pairs, "mismatched": self.mismatched, "max_ahead": self.max_ahead}
+
+
+@dataclass
+class Sync:
+    """Publisher synchronisation: per publisher what it waited for, the sync REP of each
+    subscriber's sender id, and the REQs that told a publisher this instance is ready."""
+
+    info: dict[str, Any] = field(default_factory=dict)
+    peers: dict[str, dict[int, str]] = field(default_factory=dict)
+    ready_reqs: dict[int, zmq.Socket[bytes]] = field(default_factory=dict)
+
+
+@dataclass
+class _Deadlines:
+    """What the main loop waits for: the times, and whether any is work of its own."""
+
+    times: list[float] = field(default_factory=list)
+    busy: bool = False  # a deadline of its own work (emission, draining), not a wait
+
+    def add(self, t: float, busy: bool) -> None:
+        self.times.append(t)
+        self.busy = self.busy or busy
+
+
+class _Inputs:
+    """The sockets the main loop polls, registered unless a bounded join holds them back."""
+
+    def __init__(self, socks: list[Sock]) -> None:
+        self.polled = [
+            s
+            for s in socks
+            if s.receives or s.ztype in ("xpub", "router") or (s.ztype == "dealer" and s.sends)
+        ]
+        self.by_z = {s.z: s for s in self.polled}
+        self.poller = zmq.Poller()
+        self.registered: set[str] = set()
+        self.gate: set[str] | None = None
+
+    def apply(self, gate: set[str] | None) -> None:
+        """Register every polled socket but those the join ``gate`` holds back."""
+        if gate == self.gate and (self.registered or not self.polled):
+            return
+        want = {s.name for s in self.polled if not (gate and s.name in gate)}
+        for s in self.polled:
+            if s.name in want and s.name not in self.registered:
+                self.poller.register(s.z, zmq.POLLIN)
+            elif s.name not in want and s.name in self.registered:
+                self.poller.unregister(s.z)
+        self.registered = want
+        self.gate = gate
+
+
 class Child:
+    """One process instance: its sockets and the reference behaviour driving them.
+
+    Parameters
+    ----------
+    spec
+        What the supervisor wrote for this instance: its sockets with concrete endpoints,
+        behaviour, scenario, settings, limits and the paths of its report files.
+    """
+
     def __init__(self, spec: ChildSpec) -> None:
         self.spec = spec
         self.inst = spec.instance
@@ -134,114 +385,100 @@ class Child:
         self.seqdir = spec.seqdir
         self.ctx: zmq.Context[zmq.Socket[bytes]] | None = None
         self.socks: list[Sock] = []
+        # where the instance is: reported with every snapshot
         self.phase = "starting"
         self.t_start = time.monotonic()
         self.progress = 0
         self.deadline: float | None = None
-        self.last_snap = 0.0
-        self.last_write = 0.0
-        self.last_progress_written = -1
-        self.last_phase_written = ""
-        self.error: str | None = None
-        # receive side
-        self.recv: dict[str, dict[int, int]] = {}
-        self.first: dict[str, dict[int, int]] = {}
-        self.seqbuf: dict[tuple[str, int], array.array[int]] = {}
-        self.seqfiles: dict[str, dict[int, str]] = {}
-        self.last_input = time.monotonic()
-        # behaviour
-        self.emitted = 0
-        self.emit_first: float | None = None
-        self.blocked_s = 0.0  # time spent waiting for a full queue (back-pressure)
-        self.emit_last: float | None = None
-        self.filtered = 0
-        self.forwarded = 0
-        eod = self.beh.end_of_data
-        self.eod_action = eod.action
-        self.eod_wait = max(1, int(eod.wait_for))
-        self.eod_timeout = eod.timeout
-        self.eod_count = 0
-        self.eod_from: list[int] = []
-        self.eod_swallowed = 0
-        self.eod_complete = False
-        self.eod_settling = False  # end-of-data complete on a control socket, draining data
-        self.last_data = 0.0
-        self.eod_timed_out = False
-        self.sink_data = 0
-        self.sink_first: float | None = None
-        self.sink_last: float | None = None
-        self.latencies: array.array[float] = array.array("d")
-        self.join: JoinPlan | None = self.beh.join
-        self.jstats = {
-            "matches": 0,
-            "mismatches": 0,
-            "timeouts": 0,
-            "partial": 0,
-            "max_pending_seen": 0,
-            "pending": 0,
-            "stalls": 0,
-        }
-        self.pending: OrderedDict[int, dict[str, Any]] = OrderedDict()  # key -> {input: origin}
-        self.pending_t: dict[int, float] = {}
-        self.queues: dict[str, deque[tuple[int, float, float]]] = {}
-        self.latest: dict[str, tuple[int, float]] = {}
-        self.stash: dict[str, tuple[int, float]] = {}  # key join: held, input not read
-        self.sync: dict[str, Any] = {}
-        self.flood: dict[str, dict[str, Any]] = {}
-        self.ready_reqs: dict[int, zmq.Socket[bytes]] = {}
-        self.done = False
-        self.sync_peers: dict[str, dict[int, str]] = {}
-        self.bind_failures: list[dict[str, str]] = []
-        self.arrivals: dict[str, Any] = {
-            "bucket": 0,
-            "in_bucket": 0,
-            "peak_per_ms": 0,
-            "count": 0,
-            "first": None,
-            "last": None,
-        }
-        self.shadow: dict[str, deque[int]] = {}
-        self.unsync = {"pairs": 0, "mismatched": 0, "max_ahead": 0}
-        self.data_inputs: list[str] = [
-            p.name for p in spec.sockets if p.role in ("in", "both") and p.peers
-        ]
-        self.draining = False
-        self.drain_checked = 0.0
-        self.end_phase: str | None = None  # the phase it was in when the run ended
         self.wait_only = False  # the pending deadline only waits for end-of-data
-        self.lock = threading.Lock()
-        self.sealed = False  # a host wrote this instance's final report: write no more
+        self.done = False
+        self.draining = False
+        self.end_phase: str | None = None  # the phase it was in when the run ended
+        self.error: str | None = None
         self.exit_code: int | None = None  # reported with the final snapshot
+        self.reporting = Reporting()
+        # what happened, grouped by what it belongs to
+        self.received = Received()
+        self.emission = Emission()
+        eod = self.beh.end_of_data
+        self.eod = EndOfData(eod.action, max(1, int(eod.wait_for)), eod.timeout)
+        self.sink = Sink()
+        self.joins = JoinState(self.beh.join)
+        self.arrivals = Arrivals()
+        self.shadow = ShadowPairing(
+            [p.name for p in spec.sockets if p.role in ("in", "both") and p.peers]
+        )
+        self.sync = Sync()
+        self.flood: dict[str, dict[str, Any]] = {}
+        self.bind_failures: list[dict[str, str]] = []
 
     # ------------------------------------------------------------------ reporting
     def snapshot(self, force: bool = False, final: bool = False) -> None:
+        """Report to the supervisor: one JSON line in the stats file when due.
+
+        Parameters
+        ----------
+        force
+            Write now, whatever the time since the last line.
+        final
+            The last report: adds memory, latency, pid and exit code, and never stops the
+            instance (a hosted instance is told to stop, or the run to drain, only by the
+            reports before).
+
+        Raises
+        ------
+        Stop
+            In a hosted instance's thread, when the host was told to stop.
+        Drain
+            When the supervisor started ending the run.
+        """
         if _stopping and not final and threading.current_thread() is not threading.main_thread():
             raise Stop()  # a hosted instance: the host was told to stop
         now = time.monotonic()
-        if not final and not self.draining and now - self.drain_checked >= 0.05:
-            self.drain_checked = now
-            drain = self.spec.drain
-            if drain and os.path.exists(drain):
-                self.draining = True
-                self.end_phase = self.phase
-                raise Drain()
-        if not force:
-            # Slow down in long runs (at most ~500 lines per child per doubling of the run
-            # time), so an hour-long run of 64 children cannot fill the disk.
-            stretch = (now - self.t_start) / 500
-            if now - self.last_snap < max(self.settings.snapshot_interval, stretch):
-                return
-            self.last_snap = now
-            changed = (
-                self.progress != self.last_progress_written or self.phase != self.last_phase_written
-            )
-            if not changed and now - self.last_write < max(self.settings.heartbeat, stretch):
-                return
-        self.last_snap = now
-        self.last_write = now
-        self.last_progress_written = self.progress
-        self.last_phase_written = self.phase
+        if not final:
+            self._check_drain(now)
+        if not force and not self._report_due(now):
+            return
+        r = self.reporting
+        r.last_snap = now
+        r.last_write = now
+        r.progress_written = self.progress
+        r.phase_written = self.phase
         self.flush_seqs()
+        line = json.dumps(self._snapshot_record(now, final), separators=(",", ":")) + "\n"
+        with r.lock:
+            if r.sealed:
+                return
+            self.stats.write(line)
+            self.stats.flush()
+
+    def _check_drain(self, now: float) -> None:
+        """Raise :class:`Drain` once the supervisor's drain file appears (looked for every
+        50 ms)."""
+        if self.draining or now - self.reporting.drain_checked < 0.05:
+            return
+        self.reporting.drain_checked = now
+        drain = self.spec.drain
+        if drain and os.path.exists(drain):
+            self.draining = True
+            self.end_phase = self.phase
+            raise Drain()
+
+    def _report_due(self, now: float) -> bool:
+        """A snapshot every ``snapshot_interval`` when something changed, a heartbeat every
+        ``heartbeat`` otherwise; both slower in long runs (at most ~500 lines per child per
+        doubling of the run time, so an hour-long run cannot fill the disk)."""
+        r = self.reporting
+        stretch = (now - self.t_start) / 500
+        if now - r.last_snap < max(self.settings.snapshot_interval, stretch):
+            return False
+        r.last_snap = now
+        changed = self.progress != r.progress_written or self.phase != r.phase_written
+        return changed or now - r.last_write >= max(self.settings.heartbeat, stretch)
+
+    def _snapshot_record(self, now: float, final: bool) -> dict[str, Any]:
+        """The snapshot as the supervisor reads it."""
+        em, rc = self.emission, self.received
         snap: dict[str, Any] = {
             "t": now,
             "phase": self.phase,
@@ -249,76 +486,54 @@ class Child:
             "deadline": self.deadline,
             "wait_only": self.wait_only,
             "bind_failures": self.bind_failures,
-            "arrivals": {
-                k: v for k, v in self.arrivals.items() if k not in ("bucket", "in_bucket")
-            },
-            "unsync": self.unsync,
+            "arrivals": self.arrivals.report(),
+            "unsync": self.shadow.report(),
             "end_phase": self.end_phase,
-            "emitted": self.emitted,
-            "emit_span": [self.emit_first, self.emit_last],
-            "last_input": self.last_input,
-            "blocked_s": round(self.blocked_s, 4),
-            "sent": {s.name: s.sent for s in self.socks if s.sends},
-            "eod_sent": {s.name: s.eod_sent for s in self.socks if s.sends},
-            "dropped": {s.name: s.dropped for s in self.socks if s.dropped},
-            "recv": {k: {str(i): n for i, n in v.items()} for k, v in self.recv.items()},
-            "first": {k: {str(i): n for i, n in v.items()} for k, v in self.first.items()},
-            "seqfiles": {k: {str(i): f for i, f in v.items()} for k, v in self.seqfiles.items()},
-            "eod": {
-                "action": self.eod_action,
-                "received": self.eod_count,
-                "needed": self.eod_wait,
-                "complete": self.eod_complete,
-                "timed_out": self.eod_timed_out,
-                "swallowed": self.eod_swallowed,
-                "from": self.eod_from,
-            },
-            "filtered": self.filtered,
-            "forwarded": self.forwarded,
-            "sink": {"data": self.sink_data, "first_t": self.sink_first, "last_t": self.sink_last},
-            "sync": self.sync,
+            "emitted": em.emitted,
+            "emit_span": [em.first, em.last],
+            "last_input": rc.last_input,
+            "blocked_s": round(em.blocked_s, 4),
+            **self._socket_counts(),
+            "eod": self.eod.report(),
+            "filtered": em.filtered,
+            "forwarded": em.forwarded,
+            "sink": {"data": self.sink.data, "first_t": self.sink.first, "last_t": self.sink.last},
+            "sync": self.sync.info,
             "flood": self.flood,
             "final": final,
             "error": self.error,
         }
-        if self.join:
-            self.jstats["pending"] = len(self.pending) + sum(len(q) for q in self.queues.values())
-            self.jstats["held"] = len(self.stash)
-            snap["join"] = dict(self.jstats)
+        if self.joins.plan:
+            snap["join"] = self.joins.report()
         if final:
             snap["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            snap["latency"] = self.latency_summary()
+            snap["latency"] = self.sink.latency_summary()
             snap["pid"] = os.getpid()
-        if final:
             snap["exit"] = self.exit_code
-        line = json.dumps(snap, separators=(",", ":")) + "\n"
-        with self.lock:
-            if self.sealed:
-                return
-            self.stats.write(line)
-            self.stats.flush()
+        return snap
 
-    def latency_summary(self) -> dict[str, float] | None:
-        if not self.latencies:
-            return None
-        xs = sorted(self.latencies)
-        n = len(xs)
+    def _socket_counts(self) -> dict[str, Any]:
+        """Per socket, what was sent and dropped; per socket and sender, what arrived."""
+        rc = self.received
         return {
-            "count": n,
-            "mean": sum(xs) / n,
-            "p50": xs[n // 2],
-            "p99": xs[min(n - 1, int(n * 0.99))],
-            "max": xs[-1],
+            "sent": {s.name: s.sent for s in self.socks if s.sends},
+            "eod_sent": {s.name: s.eod_sent for s in self.socks if s.sends},
+            "dropped": {s.name: s.dropped for s in self.socks if s.dropped},
+            "recv": {k: {str(i): n for i, n in v.items()} for k, v in rc.counts.items()},
+            "first": {k: {str(i): n for i, n in v.items()} for k, v in rc.first.items()},
+            "seqfiles": {k: {str(i): f for i, f in v.items()} for k, v in rc.seqfiles.items()},
         }
 
     def flush_seqs(self) -> None:
-        for (sock, sid), buf in self.seqbuf.items():
+        """Append the buffered received sequence numbers to their binary files."""
+        for (sock, sid), buf in self.received.seqbuf.items():
             if buf:
-                with open(os.path.join(self.seqdir, self.seqfiles[sock][sid]), "ab") as f:
+                with open(os.path.join(self.seqdir, self.received.seqfiles[sock][sid]), "ab") as f:
                     buf.tofile(f)
                 del buf[:]
 
     def set_phase(self, phase: str) -> None:
+        """Enter ``phase``, reporting it at once when it changes."""
         if phase != self.phase:
             self.phase = phase
             self.snapshot(force=True)
@@ -338,6 +553,8 @@ class Child:
 
     # ------------------------------------------------------------------ setup
     def check_endpoint(self, ep: str) -> None:
+        """Refuse ``ep`` (RuntimeError) unless it is loopback TCP, inproc, or IPC inside the
+        run's folder: checked before any socket call."""
         ok = (
             ep.startswith("tcp://127.0.0.1:")
             or ep.startswith("inproc://")
@@ -350,6 +567,11 @@ class Child:
             raise RuntimeError(f"refusing endpoint {ep!r}: not loopback or the run's folder")
 
     def make_socket(self, plan: ChildSocketPlan) -> Sock:
+        """Create, configure, bind and connect the socket ``plan`` declares.
+
+        A PUB that waits for subscription events or must not drop becomes an XPUB; a bind
+        the plan lists as conflicting may fail (recorded in ``bind_failures``).
+        """
         assert self.ctx is not None
         opts: dict[str, Any] = plan.options or {}
         ztype = plan.type
@@ -390,11 +612,13 @@ class Child:
             z.send(b"\x01")
         if ztype == "dealer" and s.receives:
             z.send(HEADER.pack(ANNOUNCE, s.sid, 0, 0, 0.0), zmq.NOBLOCK)
-        self.sync_peers[s.name] = {int(k): v for k, v in (plan.sync_peers or {}).items()}
+        self.sync.peers[s.name] = {int(k): v for k, v in (plan.sync_peers or {}).items()}
         return s
 
     # ------------------------------------------------------------------ sending
     def payload(self, s: Sock, kind: bytes, seq: int, key: int, origin: float) -> bytes:
+        """One wire message of ``kind`` from ``s``: the header, padded to the declared size
+        when it carries data."""
         head = HEADER.pack(kind, s.sid if s.sid is not None else NO_SENDER, seq, key, origin)
         return head + s.pad if kind == DATA else head
 
@@ -428,7 +652,7 @@ class Child:
                 s.z.poll(50, zmq.POLLOUT)
                 self.snapshot()
         if self.phase == "blocked":
-            self.blocked_s += time.monotonic() - t_block
+            self.emission.blocked_s += time.monotonic() - t_block
             self.set_phase(before)
         if s.ztype == "req":  # one request in flight: wait for the reply
             while not s.z.poll(50, zmq.POLLIN):
@@ -441,11 +665,13 @@ class Child:
         return True
 
     def send_data(self, s: Sock, key: int, origin: float) -> None:
+        """Send one data message with ``key`` and ``origin`` on ``s``, counting it if sent."""
         if self.send(s, self.payload(s, DATA, s.sent, key, origin)):
             s.sent += 1
             self.progress += 1
 
     def send_eod(self) -> None:
+        """Send end-of-data on every sending socket that carries it."""
         outs = [s for s in self.socks if s.sends and s.plan.carries_eod]
         for s in outs:
             if self.send(s, self.payload(s, EOD, s.eod_sent, 0, time.monotonic())):
@@ -453,12 +679,14 @@ class Child:
                 self.progress += 1
 
     def forward(self, key: int, origin: float, skip: Sock | None = None) -> None:
+        """Send one data message on every data output but ``skip`` (which already answered)."""
         for s in self.socks:
             if s.data_out and s is not skip:
                 self.send_data(s, key, origin)
-        self.forwarded += 1
+        self.emission.forwarded += 1
 
     def poll_announcements(self, s: Sock) -> None:
+        """ROUTER ``s``: learn the identities of peers that wrote, handling what they sent."""
         while s.z.poll(0, zmq.POLLIN):
             frames = s.z.recv_multipart()
             if frames[0] not in s.identities:
@@ -469,17 +697,20 @@ class Child:
 
     # ------------------------------------------------------------------ receiving
     def record(self, s: Sock, sid: int, seq: int) -> None:
-        per = self.recv.setdefault(s.name, {})
+        """Count message ``seq`` from sender ``sid`` on ``s`` and buffer its sequence number."""
+        per = self.received.counts.setdefault(s.name, {})
         if sid not in per:
             per[sid] = 0
-            self.first.setdefault(s.name, {})[sid] = seq
-            fname = f"{len(self.seqbuf)}.seq"
-            self.seqfiles.setdefault(s.name, {})[sid] = fname
-            self.seqbuf[(s.name, sid)] = array.array("q")
+            self.received.first.setdefault(s.name, {})[sid] = seq
+            fname = f"{len(self.received.seqbuf)}.seq"
+            self.received.seqfiles.setdefault(s.name, {})[sid] = fname
+            self.received.seqbuf[(s.name, sid)] = array.array("q")
         per[sid] += 1
-        self.seqbuf[(s.name, sid)].append(seq)
+        self.received.seqbuf[(s.name, sid)].append(seq)
 
     def recv_one(self, s: Sock) -> bytes | None:
+        """The next message waiting on ``s`` (its last frame), or None.  A ROUTER learns the
+        sender's identity; an XPUB only counts subscriptions."""
         try:
             if s.ztype == "router":
                 frames = s.z.recv_multipart(zmq.NOBLOCK)
@@ -498,6 +729,17 @@ class Child:
             return None
 
     def handle(self, s: Sock, msg: bytes, drain: bool = False) -> None:
+        """Handle one message received on ``s``.
+
+        Parameters
+        ----------
+        s
+            The receiving socket.
+        msg
+            The message (its last frame); shorter than a header: ignored.
+        drain
+            The run is ending: count the message, process nothing.
+        """
         if len(msg) < HEADER.size:
             return
         kind, sid, seq, key, origin = HEADER.unpack_from(msg)
@@ -505,58 +747,32 @@ class Child:
         replied = self.reply(s, kind, key, origin)
         if kind == DATA:
             self.record(s, sid, seq)
-            self.last_input = now
-            self.last_data = now
+            self.received.last_input = now
+            self.received.last_data = now
             self.progress += 1
             if s.data_in and not drain:
-                self.arrival(now)
-                self.shadow_pair(s, key)
+                self.arrivals.add(now)
+                if not self.joins.plan and len(self.shadow.inputs) >= 2:
+                    self.shadow.add(s.name, key)
             if not drain:
                 self.on_data(s, key, origin, skip=s if replied else None)
         elif kind == EOD:
-            self.last_input = now
+            self.received.last_input = now
             self.progress += 1
             if self.scen.drop_eod:
-                self.eod_swallowed += 1
+                self.eod.swallowed += 1
             elif not drain:
-                self.eod_count += 1
-                self.eod_from.append(sid)
-                if self.eod_count >= self.eod_wait:
+                self.eod.received += 1
+                self.eod.senders.append(sid)
+                if self.eod.received >= self.eod.wait_for:
                     if s.data_in or not any(x.data_in for x in self.socks):
                         self.on_eod_complete()
                     else:
                         # End-of-data came on a control socket: it can overtake data still in
                         # flight on the data sockets. A careful process drains them first.
-                        self.eod_settling = True
+                        self.eod.settling = True
         elif kind == HELLO:
             self.answer_hello(s, sid)
-
-    def arrival(self, now: float) -> None:
-        """Arrivals per millisecond: the peak against the mean (synchronized bursts)."""
-        ms = int(now * 1000)
-        a = self.arrivals
-        if ms != a["bucket"]:
-            a["bucket"], a["in_bucket"] = ms, 0
-        a["in_bucket"] += 1
-        a["peak_per_ms"] = max(a["peak_per_ms"], a["in_bucket"])
-        a["count"] += 1
-        a["first"] = a["first"] or now
-        a["last"] = now
-
-    def shadow_pair(self, s: Sock, key: int) -> None:
-        """Several data inputs and no join: what pairing "the next message of each input"
-        would have combined (the reference behaviour still handles each message alone)."""
-        if self.join or len(self.data_inputs) < 2:
-            return
-        q = self.shadow.setdefault(s.name, deque())
-        q.append(key)
-        u = self.unsync
-        u["max_ahead"] = max(u["max_ahead"], len(q))
-        while all(self.shadow.get(n) for n in self.data_inputs):
-            keys = {self.shadow[n].popleft() for n in self.data_inputs}
-            u["pairs"] += 1
-            if len(keys) > 1:
-                u["mismatched"] += 1
 
     def reply(self, s: Sock, kind: bytes, key: int, origin: float) -> bool:
         """A REP, or a ROUTER that a REQ asked, answers at once: with a data message when
@@ -582,8 +798,9 @@ class Child:
         return answer
 
     def answer_hello(self, s: Sock, sid: int) -> None:
-        ep = self.sync_peers.get(s.name, {}).get(sid)
-        if ep is None or sid in self.ready_reqs:
+        """A publisher's hello on ``s``: tell its sync REP (once) that this subscriber is ready."""
+        ep = self.sync.peers.get(s.name, {}).get(sid)
+        if ep is None or sid in self.sync.ready_reqs:
             return
         assert self.ctx is not None
         req = self.ctx.socket(zmq.REQ)
@@ -591,149 +808,154 @@ class Child:
         self.check_endpoint(ep)
         req.connect(ep)
         req.send(self.name.encode(), zmq.NOBLOCK)
-        self.ready_reqs[sid] = req
-        self.sync.setdefault("answered", []).append(sid)
+        self.sync.ready_reqs[sid] = req
+        self.sync.info.setdefault("answered", []).append(sid)
 
     def on_data(self, s: Sock, key: int, origin: float, skip: Sock | None = None) -> None:
+        """Process one data message: hold it for the service time, filter, count it at a sink,
+        join it or forward it (not on ``skip``, which already answered)."""
         self.hold()
         if self.filtered_out(key):
             return
         if not any(x.data_out for x in self.socks):
-            now = time.monotonic()
-            self.sink_data += 1
-            self.sink_first = self.sink_first or now
-            self.sink_last = now
-            if len(self.latencies) < 200_000:
-                self.latencies.append(now - origin)
-        if self.join and s.name in self.join.inputs:
+            self.sink.add(time.monotonic(), origin)
+        if self.joins.plan and s.name in self.joins.plan.inputs:
             self.join_add(s.name, key, origin)
             return
         self.forward(key, origin, skip)
 
     def on_eod_complete(self) -> None:
-        if self.eod_complete:
+        """End-of-data is complete (or timed out): forward or emit it, and be done unless the
+        declared action is none."""
+        if self.eod.complete:
             return
-        self.eod_complete = True
-        if self.eod_action in ("forward", "emit"):
+        self.eod.complete = True
+        if self.eod.action in ("forward", "emit"):
             self.send_eod()
             self.done = True
-        elif self.eod_action == "consume":
+        elif self.eod.action == "consume":
             self.done = True
 
     # ------------------------------------------------------------------ joins
     def join_add(self, inp: str, key: int, origin: float) -> None:
-        j = self.join
+        """Add a message from join input ``inp``, forwarding what the join's match completes."""
+        js = self.joins
+        j = js.plan
         assert j is not None
         inputs = j.inputs
         match = j.match
         now = time.monotonic()
         if match == "any":
-            self.jstats["matches"] += 1
+            js.stats["matches"] += 1
             self.forward(key, origin)
         elif match == "latest":
-            self.latest[inp] = (key, origin)
-            if all(i in self.latest for i in inputs):
-                self.jstats["matches"] += 1
-                self.forward(key, min(o for _, o in self.latest.values()))
+            js.latest[inp] = (key, origin)
+            if all(i in js.latest for i in inputs):
+                js.stats["matches"] += 1
+                self.forward(key, min(o for _, o in js.latest.values()))
         elif match == "order":
             for i in inputs:
-                self.queues.setdefault(i, deque())
-            self.queues[inp].append((key, origin, now))
+                js.queues.setdefault(i, deque())
+            js.queues[inp].append((key, origin, now))
             limit = j.max_pending
-            if limit is not None and len(self.queues[inp]) == int(limit):
-                self.jstats["stalls"] += 1  # this input is not read until the others catch up
-            while all(self.queues[i] for i in inputs):
-                heads = [self.queues[i].popleft() for i in inputs]
-                self.jstats["matches"] += 1
+            if limit is not None and len(js.queues[inp]) == int(limit):
+                js.stats["stalls"] += 1  # this input is not read until the others catch up
+            while all(js.queues[i] for i in inputs):
+                heads = [js.queues[i].popleft() for i in inputs]
+                js.stats["matches"] += 1
                 if len({h[0] for h in heads}) > 1:
-                    self.jstats["mismatches"] += 1
+                    js.stats["mismatches"] += 1
                 self.forward(heads[0][0], min(h[1] for h in heads))
         else:  # key
             self.key_admit(inp, key, origin, now)
-        pend = len(self.pending) + sum(len(q) for q in self.queues.values())
-        self.jstats["max_pending_seen"] = max(self.jstats["max_pending_seen"], pend)
+        js.stats["max_pending_seen"] = max(js.stats["max_pending_seen"], js.queued())
 
     def key_admit(self, inp: str, key: int, origin: float, now: float) -> None:
         """Admit a message into the key join, or hold it (and stop reading its input) when it
         would open a new unit while ``max_pending`` units are already open."""
-        j = self.join
+        js = self.joins
+        j = js.plan
         assert j is not None
         limit = j.max_pending
-        if key not in self.pending and limit is not None and len(self.pending) >= int(limit):
-            self.stash[inp] = (key, origin)
-            self.jstats["stalls"] += 1
+        if key not in js.pending and limit is not None and len(js.pending) >= int(limit):
+            js.stash[inp] = (key, origin)
+            js.stats["stalls"] += 1
             return
-        unit = self.pending.setdefault(key, {})
-        self.pending_t.setdefault(key, now)
+        unit = js.pending.setdefault(key, {})
+        js.pending_t.setdefault(key, now)
         unit[inp] = origin
         if all(i in unit for i in j.inputs):
-            del self.pending[key]
-            del self.pending_t[key]
-            self.jstats["matches"] += 1
+            del js.pending[key]
+            del js.pending_t[key]
+            js.stats["matches"] += 1
             self.forward(key, min(unit.values()))
             self.unstash(now)
 
     def unstash(self, now: float) -> None:
         """A unit closed: held messages may be admitted now (each at most once per call)."""
-        for inp in list(self.stash):
-            if inp in self.stash:
-                key, origin = self.stash.pop(inp)
+        for inp in list(self.joins.stash):
+            if inp in self.joins.stash:
+                key, origin = self.joins.stash.pop(inp)
                 self.key_admit(inp, key, origin, now)
 
     def join_gate(self) -> set[str] | None:
         """The join inputs not to read now: a bounded join stops reading an input whose
         next message it cannot admit (key), or whose queue is full (order)."""
-        j = self.join
+        js = self.joins
+        j = js.plan
         if not j or j.max_pending is None:
             return None
         limit = int(j.max_pending)
         if j.match == "key":
-            return set(self.stash) or None
+            return set(js.stash) or None
         if j.match == "order":
-            return {i for i, q in self.queues.items() if len(q) >= limit}
+            return {i for i, q in js.queues.items() if len(q) >= limit}
         return None
 
     def join_expire(self, now: float) -> float | None:
         """Expire join units older than the timeout; return the next expiry time."""
-        j = self.join
+        js = self.joins
+        j = js.plan
         if not j or j.timeout is None:
             return None
         timeout = float(j.timeout)
         partial = j.on_timeout == "emit-partial"
         if j.match == "key":
-            while self.pending:
-                key, t = next(iter(self.pending_t.items()))
+            while js.pending:
+                key, t = next(iter(js.pending_t.items()))
                 if now - t < timeout:
                     return t + timeout
-                unit = self.pending.pop(key)
-                del self.pending_t[key]
-                self.jstats["timeouts"] += 1
+                unit = js.pending.pop(key)
+                del js.pending_t[key]
+                js.stats["timeouts"] += 1
                 self.progress += 1
                 if partial:
-                    self.jstats["partial"] += 1
+                    js.stats["partial"] += 1
                     self.forward(key, min(unit.values()))
                 self.unstash(now)
             return None
         if j.match == "order":
-            heads = [q[0][2] for q in self.queues.values() if q]
+            heads = [q[0][2] for q in js.queues.values() if q]
             if not heads:
                 return None
             t = min(heads)
             if now - t < timeout:
                 return t + timeout
-            for q in self.queues.values():
+            for q in js.queues.values():
                 if q and q[0][2] == t:
                     key, origin, _ = q.popleft()
-                    self.jstats["timeouts"] += 1
+                    js.stats["timeouts"] += 1
                     self.progress += 1
                     if partial:
-                        self.jstats["partial"] += 1
+                        js.stats["partial"] += 1
                         self.forward(key, origin)
             return now
         return None
 
     # ------------------------------------------------------------------ phases
     def sync_publishers(self) -> None:
+        """Publishers wait as declared for their subscribers: a fixed sleep, a handshake or
+        welcome through a REP, or subscription events on an XPUB."""
         assert self.ctx is not None
         waiting: dict[str, tuple[Sock, zmq.Socket[bytes] | None, int]] = {}
         for s in self.socks:
@@ -741,7 +963,7 @@ class Child:
             if not s.sends or s.ztype not in ("pub", "xpub") or mode in (None, "none"):
                 continue
             expected = int(s.plan.expected_subscribers)
-            self.sync[s.name] = {"mode": mode, "expected": expected, "ready": 0}
+            self.sync.info[s.name] = {"mode": mode, "expected": expected, "ready": 0}
             if mode == "sleep":
                 self.set_phase("syncing")
                 self.sleep(float(self.settings.sync_sleep))
@@ -763,7 +985,7 @@ class Child:
             pending = False
             now = time.monotonic()
             for name, (s, rep, expected) in waiting.items():
-                info = self.sync[name]
+                info = self.sync.info[name]
                 if rep is not None:
                     while rep.poll(0, zmq.POLLIN):
                         rep.recv()
@@ -786,11 +1008,12 @@ class Child:
             time.sleep(0.005)
             self.snapshot()
         for name, (_, rep, _) in waiting.items():
-            self.sync[name]["waited_s"] = time.monotonic() - t0
+            self.sync.info[name]["waited_s"] = time.monotonic() - t0
             if rep is not None:
                 rep.close(0)
 
     def count_handshakes(self, s: Sock, timeout_ms: int) -> None:
+        """Count one completed handshake on ``s`` if its monitor reports one in time."""
         if s.monitor is not None and s.monitor.poll(timeout_ms, zmq.POLLIN):
             s.monitor.recv_multipart()
             s.handshakes += 1
@@ -817,7 +1040,7 @@ class Child:
                 s.z.poll(20, zmq.POLLIN)
                 self.snapshot()
             if s.handshakes < int(s.plan.wait_peers):
-                self.sync.setdefault("connect_wait_timed_out", []).append(s.name)
+                self.sync.info.setdefault("connect_wait_timed_out", []).append(s.name)
         self.deadline = None
 
     def run_flood(self, then_idle: bool = True) -> None:
@@ -910,115 +1133,132 @@ class Child:
         self.idle()
 
     def idle(self) -> None:
+        """Do nothing but report until stopped."""
         while True:
             time.sleep(self.settings.heartbeat)
             self.snapshot()
 
     def run_main(self) -> None:
-        kind = self.beh.kind
+        """The declared behaviour until it is done: a source emits its count at its pace, a
+        worker or sink handles what arrives; each ends with its end-of-data handling (or
+        when it gives up waiting for it)."""
         self.set_phase("running")
         count = self.beh.count
         if count is None:
             count = int(self.limits.max_messages)
-        rate = self.beh.rate
-        # A paced source fires on its period's boundaries of the machine's monotonic clock
-        # (plus its phase), as timers aligned to a common clock do: two sources of one
-        # period and phase fire together, whatever their start-up order.
-        now0 = time.monotonic()
-        t0 = (math.ceil(now0 * rate) / rate if rate else now0) + float(self.beh.phase or 0.0)
-        source = kind == "source"
+        t0 = self._pace_start()
+        source = self.beh.kind == "source"
         if source and count == 0:
             self.finish_source()
             return
-        polled = [
-            s
-            for s in self.socks
-            if s.receives or s.ztype in ("xpub", "router") or (s.ztype == "dealer" and s.sends)
-        ]
-        by_z = {s.z: s for s in polled}
-        poller = zmq.Poller()
-        registered: set[str] = set()
-        gate_prev: set[str] | None = None
+        inputs = _Inputs(self.socks)
         while not self.done:
             now = time.monotonic()
-            deadlines: list[float] = []
-            busy = False  # a deadline of its own work (emission, draining), not a wait
-            if source and self.emitted < count:
-                busy = True
-                due = t0 + self.emitted / rate if rate else t0
-                if due <= now:
-                    self.emit()
-                    if self.emitted >= count:
-                        self.finish_source()
+            deadlines = _Deadlines()
+            if source and self.emission.emitted < count:
+                due = self._emit_if_due(t0, count, now)
+                if due is None:
+                    if self.emission.emitted >= count:
                         return
-                    if self.emitted % 32:  # look at inputs and timers every 32 messages
-                        self.snapshot()
-                        continue
-                    due = t0 + self.emitted / rate if rate else now
-                deadlines.append(due)
+                    self.snapshot()  # look at inputs and timers every 32 messages
+                    continue
+                deadlines.add(due, busy=True)
             nxt = self.join_expire(now)
             if nxt is not None:  # expiring units is an action with a result: not a wait
-                busy = True
-                deadlines.append(nxt)
-            if (
-                self.eod_timeout is not None
-                and self.eod_action in ("forward", "consume", "emit")
-                and not source
-                and not self.eod_complete
-            ):
-                limit = self.last_input + float(self.eod_timeout)
-                if now >= limit:
-                    self.eod_timed_out = True
-                    self.on_eod_complete()
-                    break
-                deadlines.append(limit)
-            if self.eod_settling and not self.eod_complete:
-                busy = True
-                settled = self.last_data + EOD_SETTLE
-                if now >= settled:
-                    self.on_eod_complete()
-                    break
-                deadlines.append(settled)
+                deadlines.add(nxt, busy=True)
+            if self._end_of_data_ended(now, source, deadlines):
+                return
             gate = self.join_gate()
-            if gate != gate_prev or (not registered and polled):
-                want = {s.name for s in polled if not (gate and s.name in gate)}
-                for s in polled:
-                    if s.name in want and s.name not in registered:
-                        poller.register(s.z, zmq.POLLIN)
-                    elif s.name not in want and s.name in registered:
-                        poller.unregister(s.z)
-                registered = want
-                gate_prev = gate
-            self.deadline = min(deadlines) if deadlines else None
-            self.wait_only = bool(deadlines) and not busy
-            wait = self.settings.snapshot_interval
-            if deadlines:
-                wait = max(0.0, min(wait, min(deadlines) - now))
-            if registered:
-                events = poller.poll(int(wait * 1000))
-            else:
-                time.sleep(wait)
-                events = []
-            for z, _ in events:
-                s = by_z[z]
-                for _ in range(16):
-                    msg = self.recv_one(s)
-                    if msg is None:
-                        break
-                    self.handle(s, msg)
-                    if self.done or self.join_gate() != gate:
-                        break
-                if self.done:
-                    break
-            for req in self.ready_reqs.values():
+            inputs.apply(gate)
+            self._wait_and_handle(inputs, gate, deadlines, now)
+            for req in self.sync.ready_reqs.values():
                 if req.poll(0, zmq.POLLIN):
                     req.recv()
             self.snapshot()
 
+    def _pace_start(self) -> float:
+        """When a source's first message is due.  A paced source fires on its period's
+        boundaries of the machine's monotonic clock (plus its phase), as timers aligned to
+        a common clock do: two sources of one period and phase fire together, whatever
+        their start-up order."""
+        rate = self.beh.rate
+        now0 = time.monotonic()
+        return (math.ceil(now0 * rate) / rate if rate else now0) + float(self.beh.phase or 0.0)
+
+    def _emit_if_due(self, t0: float, count: int, now: float) -> float | None:
+        """Emit the source's next message if it is due.  Return when the next one is due,
+        or None to come straight back (the source finished, or the message was not a 32nd
+        one, after which the main loop looks at its inputs and timers)."""
+        rate = self.beh.rate
+        due = t0 + self.emission.emitted / rate if rate else t0
+        if due > now:
+            return due
+        self.emit()
+        if self.emission.emitted >= count:
+            self.finish_source()
+            return None
+        if self.emission.emitted % 32:
+            return None
+        return t0 + self.emission.emitted / rate if rate else now
+
+    def _end_of_data_ended(self, now: float, source: bool, deadlines: _Deadlines) -> bool:
+        """Complete end-of-data when its timeout passed without input, or when the data
+        inputs settled after it came on a control socket: True then (the main loop ends),
+        else add those times to ``deadlines``."""
+        eod = self.eod
+        if (
+            eod.timeout is not None
+            and eod.action in ("forward", "consume", "emit")
+            and not source
+            and not eod.complete
+        ):
+            limit = self.received.last_input + float(eod.timeout)
+            if now >= limit:
+                eod.timed_out = True
+                self.on_eod_complete()
+                return True
+            deadlines.add(limit, busy=False)
+        if eod.settling and not eod.complete:
+            settled = self.received.last_data + EOD_SETTLE
+            if now >= settled:
+                self.on_eod_complete()
+                return True
+            deadlines.add(settled, busy=True)
+        return False
+
+    def _wait_and_handle(
+        self, inputs: _Inputs, gate: set[str] | None, deadlines: _Deadlines, now: float
+    ) -> None:
+        """Wait for input until the nearest deadline (at most a snapshot interval), then
+        handle up to 16 messages per ready socket, fewer when the join's gate changes."""
+        times = deadlines.times
+        self.deadline = min(times) if times else None
+        self.wait_only = bool(times) and not deadlines.busy
+        wait = self.settings.snapshot_interval
+        if times:
+            wait = max(0.0, min(wait, min(times) - now))
+        if inputs.registered:
+            events = inputs.poller.poll(int(wait * 1000))
+        else:
+            time.sleep(wait)
+            events = []
+        for z, _ in events:
+            s = inputs.by_z[z]
+            for _ in range(16):
+                msg = self.recv_one(s)
+                if msg is None:
+                    break
+                self.handle(s, msg)
+                if self.done or self.join_gate() != gate:
+                    break
+            if self.done:
+                break
+
     def filtered_out(self, key: int) -> bool:
+        """A filtering instance drops every ``filter_every``-th key: True (and counted) then."""
         every = int(self.settings.filter_every)
         if self.beh.filters and every > 0 and key % every == every - 1:
-            self.filtered += 1
+            self.emission.filtered += 1
             return True
         return False
 
@@ -1032,28 +1272,34 @@ class Child:
                 time.sleep(st)
 
     def emit(self) -> None:
-        key = self.emitted
+        """A source emits its next message on every data output."""
+        key = self.emission.emitted
         self.hold()  # a source, too, spends its service time on each message
         origin = time.monotonic()
-        self.emit_first = self.emit_first or origin
-        self.emit_last = origin
+        self.emission.first = self.emission.first or origin
+        self.emission.last = origin
         if self.filtered_out(key):
-            self.emitted += 1
+            self.emission.emitted += 1
             self.progress += 1
             return
         for s in self.socks:
             if s.data_out:
                 self.send_data(s, key, origin)
-        self.emitted += 1
+        self.emission.emitted += 1
         self.progress += 1
 
     def finish_source(self) -> None:
-        if self.eod_action in ("emit", "forward"):
+        """A source sent its count: emit end-of-data if declared, and be done."""
+        if self.eod.action in ("emit", "forward"):
             self.send_eod()
         self.done = True
 
     # ------------------------------------------------------------------ lifecycle
     def run(self) -> int:
+        """Run the instance from start to its natural end and return its exit code (0).
+
+        Raises :class:`Stop` when stopped; the caller then calls :meth:`abort`.
+        """
         delay = float(self.scen.start_delay or 0.0)
         self.deadline = time.monotonic() + delay if delay else None
         self.snapshot(force=True)
@@ -1085,7 +1331,7 @@ class Child:
         # natural end: close with the declared linger, as the process would
         self.set_phase("closing")
         self.snapshot(force=True, final=True)
-        for req in self.ready_reqs.values():
+        for req in self.sync.ready_reqs.values():
             req.close(0)
         for s in self.socks:
             if s.monitor is not None:
@@ -1165,12 +1411,15 @@ def host(specs: list[ChildSpec]) -> int:
                 c.exit_code = 0
                 with contextlib.suppress(BaseException):
                     c.snapshot(force=True, final=True)
-                with c.lock:
-                    c.sealed = True
+                with c.reporting.lock:
+                    c.reporting.sealed = True
     return 0
 
 
 def main(argv: list[str]) -> int:
+    """Run the instance(s) of the spec files ``argv[1:]`` (one: this process is that
+    instance; several: a host) and leave with the exit code, without running atexit
+    handlers or waiting for libzmq."""
     specs = []
     for path in argv[1:]:
         with open(path, encoding="utf-8") as f:
