@@ -209,6 +209,8 @@ class Progress:
 
     @classmethod
     def auto(cls, wanted: bool | None) -> Progress | None:
+        """The progress display ``--progress``/``--no-progress`` asks for: ``wanted`` None
+        means on for a terminal (one live line) and under CI (a line every 5 s)."""
         tty = sys.stderr.isatty()
         if wanted is False or (wanted is None and not tty and not os.environ.get("CI")):
             return None
@@ -232,6 +234,7 @@ class Progress:
         sys.stderr.flush()
 
     def close(self) -> None:
+        """Clear the live line, if one was shown."""
         if self.live and self.shown:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()

@@ -337,6 +337,7 @@ def tree_rss(pids: list[int]) -> int:
 
 
 def fmt_bytes(n: float) -> str:
+    """``n`` bytes for people: ``1.5 GiB``, ``12 B``, ``unbounded`` for infinity."""
     if math.isinf(n):
         return "unbounded"
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):

@@ -26,6 +26,9 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Scenario:
+    """One ``--scenario``: ``kind`` (one of ``KINDS``: stall, late-start, kill,
+    drop-end-of-data) applied to ``target``, a process name or an instance id."""
+
     kind: str
     target: str  # a process name or an instance id
     delay: float = 0.0  # late-start
@@ -39,6 +42,7 @@ class Scenario:
         return f"{self.kind}={self.target}"
 
     def matches(self, instance: str, process: str) -> bool:
+        """Does the scenario apply to ``instance`` of ``process``?"""
         return self.target in (instance, process)
 
 
@@ -95,4 +99,5 @@ def parse_scenario(text: str) -> Scenario:
 
 
 def parse_scenarios(texts: list[str]) -> list[Scenario]:
+    """Parse every ``--scenario`` text (see :func:`parse_scenario`)."""
     return [parse_scenario(t) for t in texts]

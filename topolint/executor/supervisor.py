@@ -101,11 +101,15 @@ class InstanceResult:
 
     @property
     def crashed(self) -> bool:
+        """The instance died abnormally (``cause`` says how)."""
         return self.cause is not None
 
 
 @dataclass
 class RunResult:
+    """What :func:`execute` observed: per-instance results, how and why the run ended,
+    the endpoints used, notes, and the run-level failures and memory figures."""
+
     plan: RunPlan
     instances: dict[str, InstanceResult]
     terminated: bool
@@ -500,6 +504,7 @@ class Supervisor:
                         r.seqs.setdefault(sock, {})[int(sid)] = a.tolist()
 
     def run(self) -> RunResult:
+        """Start, watch, drain, collect, clean up (ResourceError: the machine cannot)."""
         plan = self.plan
         self._install()
         atexit.register(self.cleanup)
@@ -875,6 +880,7 @@ def fit_memory(plan: RunPlan, bound: resources.MemoryBound, budget: int) -> reso
 
 
 def resource_limits() -> tuple[int, int]:
+    """The soft and hard ``RLIMIT_NOFILE``."""
     import resource
 
     return resource.getrlimit(resource.RLIMIT_NOFILE)

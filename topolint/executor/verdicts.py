@@ -42,6 +42,7 @@ class Run:
         ]
 
     def conns_into(self, process: str) -> list[dict[str, Any]]:
+        """Connections received by any instance of ``process`` (noted rows excluded)."""
         return [
             c
             for c in self.report["connections"]
@@ -65,6 +66,7 @@ class Run:
         return sp.type not in ("sub", "xsub") or bool(sp.options.get("subscribe"))
 
     def sender_ids(self) -> list[str]:
+        """The plan's sending sockets, in sender-id order (an id is an index here)."""
         return self.plan.senders()
 
     @property
@@ -74,6 +76,7 @@ class Run:
 
     @property
     def stuck(self) -> bool:
+        """The run did not end by itself (stopped at the timeout or for lack of progress)."""
         return not self.report["terminated"]
 
     def settled(self, row: dict[str, Any]) -> bool:
@@ -85,6 +88,7 @@ class Run:
         return idle is not None and idle >= self.report.get("quiet_s", 2.0)
 
     def how_ended(self) -> str:
+        """Why the run stopped, in words."""
         return self.report["stop_reason"]
 
 
@@ -103,6 +107,7 @@ def _eod_reached(row: dict[str, Any]) -> bool:
 
 # ---------------------------------------------------------------------------- start-up
 def slow_joiner(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when a subscriber of the publisher missed its first messages."""
     if not f.subject:
         return None
     rows = [c for c in run.conns_from(f.subject[0]) if c["sent"] and run.subscribes(c["receiver"])]
@@ -146,6 +151,7 @@ def _sinks_without_eod(f: Finding, run: Run) -> list[str]:
 
 
 def missing_end_of_data(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when a settled sink (or process named) never received end-of-data."""
     names = {process_of(s).split(".")[0] for s in f.subject}
     sinks = [s for s in run.report["sinks"] if process_of(s["name"]) in names]
     if not sinks:
@@ -227,12 +233,15 @@ def _delivery_verdict(socket_id: str, run: Run, what: str) -> Verdict | None:
 
 
 def end_of_data_load_balanced(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when end-of-data on the load-balancing socket reached only some of its
+    peers and a settled one never got it."""
     if not f.subject:
         return None
     return _delivery_verdict(f.subject[0], run, "reached")
 
 
 def lossy_end_of_data(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when end-of-data on one of the lossy sockets missed a settled peer."""
     for sock in f.subject:
         v = _delivery_verdict(sock, run, "reached")
         if v is not None:
@@ -241,6 +250,8 @@ def lossy_end_of_data(f: Finding, run: Run) -> Verdict | None:
 
 
 def end_of_data_undercounted(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when the fan-in completed its end-of-data with messages to it still
+    unread."""
     if not f.subject:
         return None
     rows = run.procs(f.subject[0])
@@ -264,6 +275,8 @@ def end_of_data_undercounted(f: Finding, run: Run) -> Verdict | None:
 
 
 def no_end_timeout(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when an instance waited for end-of-data, with nothing left to arrive,
+    until the run was stopped."""
     if not f.subject:
         return None
     rows = run.procs(f.subject[0])
@@ -289,6 +302,7 @@ def no_end_timeout(f: Finding, run: Run) -> Verdict | None:
 
 
 def shutdown_hang(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when an instance hung closing its sockets (linger) until stopped."""
     names = {s.split(".")[0] for s in f.subject}
     rows = [p for n in names for p in run.procs(n)]
     if not rows:
@@ -314,6 +328,7 @@ def _joins(f: Finding, run: Run) -> list[dict[str, Any]]:
 
 
 def order_join_after_reordering(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when a join matching by arrival order paired different keys."""
     joins = _joins(f, run)
     if not joins:
         return None
@@ -328,6 +343,7 @@ def order_join_after_reordering(f: Finding, run: Run) -> Verdict | None:
 
 
 def lossy_join_input(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when a join unit never found its partner (held at the end, or expired)."""
     joins = _joins(f, run)
     if not joins:
         return None
@@ -345,6 +361,8 @@ def lossy_join_input(f: Finding, run: Run) -> Verdict | None:
 
 
 def unbounded_join_buffer(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when a join without ``max_pending`` still held unmatched units at the end,
+    or a bounded one filled its ``max_pending`` and stopped reading an input."""
     joins = _joins(f, run)
     if not joins:
         return None
@@ -368,6 +386,7 @@ def unbounded_join_buffer(f: Finding, run: Run) -> Verdict | None:
 
 
 def diamond_deadlock(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when the run stopped moving with an instance blocked on a full queue."""
     names = {process_of(s).split(".")[0] for s in f.subject}
     rows = [p for n in names for p in run.procs(n)]
     if not rows:
@@ -386,6 +405,8 @@ def diamond_deadlock(f: Finding, run: Run) -> Verdict | None:
 
 # ---------------------------------------------------------------------------- memory, flow
 def silent_drop(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when the socket dropped messages after start-up (not the slow-joiner
+    loss at the start)."""
     if not f.subject:
         return None
     rows = [c for c in run.conns_from(f.subject[0]) if c["sent"]]
@@ -466,6 +487,8 @@ def _lossy_senders(run: Run) -> set[str]:
 
 
 def memory_budget_exceeded(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when more bytes were seen queued around the process than its
+    ``memory_limit``."""
     names = {process_of(s).split(".")[0] for s in f.subject}
     sizes = {f"{i.name}.{s.name}": s.size for i in run.plan.instances for s in i.sockets}
     best: tuple[int, str, int | None] | None = None
@@ -507,6 +530,8 @@ def _memory_limit(run: Run, instance: str) -> int | None:
 
 # ---------------------------------------------------------------------------- five more
 def unsynchronized_join(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when pairing the next message of each input would have combined
+    different keys."""
     if not f.subject:
         return None
     rows = [p for p in run.procs(f.subject[0]) if p.get("unsynchronized")]
@@ -540,6 +565,8 @@ def _conns_of(run: Run, socket_ids: tuple[str, ...] | list[str]) -> list[dict[st
 
 
 def unbounded_queue(f: Finding, run: Run) -> Verdict | None:
+    """Under ``stall=``: confirmed when the flood into the subject stopped at its cap, not at
+    a high-water mark."""
     if not run.measurement:
         return None  # only a stall shows a queue that never stops growing
     rows = {p["name"]: p for p in run.report["processes"]}
@@ -570,6 +597,8 @@ def unbounded_queue(f: Finding, run: Run) -> Verdict | None:
 
 
 def kernel_buffer_unpinned(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when a connection held more messages than it could with SNDBUF/RCVBUF
+    pinned at the kernel defaults."""
     rows = [
         c
         for c in _conns_of(run, f.subject)
@@ -596,6 +625,8 @@ def kernel_buffer_unpinned(f: Finding, run: Run) -> Verdict | None:
 
 
 def synchronized_burst(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when a receiver got at least 2 messages within one millisecond and at
+    least twice its mean per millisecond."""
     names = {process_of(x).split(".")[0] for x in f.subject}
     senders = {process_of(x).split(".")[0] for x in f.subject if "." in x}
     rows = [
@@ -624,6 +655,7 @@ def synchronized_burst(f: Finding, run: Run) -> Verdict | None:
 
 
 def endpoint_conflict(f: Finding, run: Run) -> Verdict | None:
+    """Confirmed when the second bind of the endpoint failed."""
     socks = {process_of(x) for x in f.subject}
     rows = [p for x in socks for p in run.procs(x.split(".")[0])]
     if not rows:

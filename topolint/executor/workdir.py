@@ -113,6 +113,7 @@ def current_owner() -> Owner | None:
 
 
 def format_owner(o: Owner) -> str:
+    """The text of a run folder's ``owner`` record (read back by the sweep)."""
     return f"{OWNER_MAGIC}\npid {o.pid}\nstart {o.start}\nns {o.pidns}\nboot {o.boot}\n"
 
 
