@@ -21,11 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from topolint import loader, schema
-from topolint.context import Context
-from topolint.engine import Settings, catalogue, gc_paused, run_rules
-from topolint.graph import build_graph
-from topolint.model import build_topology
+from topolint.lint import loader, schema
+from topolint.lint.context import Context
+from topolint.lint.engine import Settings, catalogue, gc_paused, run_rules
+from topolint.lint.graph import build_graph
+from topolint.lint.model import build_topology
 
 
 def timed(out: dict[str, list[float]], name: str, fn: Callable[[], Any]) -> Any:

@@ -2,7 +2,7 @@
 """Queue capacity: how many messages a PUSH can send to a PULL that never reads.
 
 Re-measures the table of the talk ("Problem 2 - limiting memory usage") with plain pyzmq
-on loopback and compares every row with ``topolint.queue_model``: the safe bound must be
+on loopback and compares every row with ``topolint.analysis.queue_model``: the safe bound must be
 at or above every measurement, the expected value should be close to it.
 
     python benchmarks/queue_capacity.py [--repeats 3] [--idle 1.0] [--extended]
@@ -28,7 +28,7 @@ import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from topolint.queue_model import (
+from topolint.analysis.queue_model import (
     Bound,
     Kernel,
     SocketOpts,
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.extended or args.only_extended:
         rows += EXTENDED_ROWS
 
-    print("## Queue capacity: measured vs topolint.queue_model")
+    print("## Queue capacity: measured vs topolint.analysis.queue_model")
     print()
     print(*environment(), sep="\n")
     print(f"- model kernel: {kernel}")

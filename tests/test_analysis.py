@@ -8,10 +8,10 @@ import math
 import networkx as nx
 import pytest
 
-from topolint.analysis import CONTROL_MESSAGE_SIZE, Analysis, analyze, render_text
-from topolint.engine import load, loads
-from topolint.graph import Connection, TopologyGraph, build_graph
-from topolint.queue_model import Kernel, SocketOpts, connection_bound, framed_size
+from topolint.analysis.performance import CONTROL_MESSAGE_SIZE, Analysis, analyze, render_text
+from topolint.analysis.queue_model import Kernel, SocketOpts, connection_bound, framed_size
+from topolint.lint.engine import load, loads
+from topolint.lint.graph import Connection, TopologyGraph, build_graph
 
 from .conftest import FIXTURES
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from topolint.engine import Settings, catalogue, load, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, catalogue, load, run_rules
+from topolint.lint.findings import Finding
+from topolint.lint.rule import SECTIONS
 from topolint.reporters import Report, render
-from topolint.rule import SECTIONS
 
 from .conftest import FIXTURES, SHARED
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from topolint.contracts import (
+from topolint.analysis.contracts import (
     MAX_SCHEMA_BYTES,
     ContractError,
     Incompatibility,

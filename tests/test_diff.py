@@ -6,8 +6,8 @@ import json
 import textwrap
 from pathlib import Path
 
-from topolint.diff import Change, diff_topologies, render
-from topolint.engine import loads
+from topolint.commands.diff import Change, diff_topologies, render
+from topolint.lint.engine import loads
 
 DIFF = Path(__file__).resolve().parent.parent / "fixtures" / "diff"
 

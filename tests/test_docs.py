@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from topolint import docs
-from topolint.engine import catalogue
-from topolint.rule import DOCS_URL, HELP_URI, REPOSITORY_URL
+from topolint.lint.engine import catalogue
+from topolint.lint.rule import DOCS_URL, HELP_URI, REPOSITORY_URL
 
 from .conftest import run_cli
 

@@ -323,9 +323,9 @@ processes:
     sockets:
       in: {type: pull, connect: src.out, receives: big, rcvhwm: 0}
 """
-    from topolint.engine import load
     from topolint.executor.build import build_plan
-    from topolint.graph import build_graph
+    from topolint.lint.engine import load
+    from topolint.lint.graph import build_graph
 
     topo = load(str(write(tmp_path, text)), {})
     plan = build_plan(topo, build_graph(topo))

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from topolint import schema
 from topolint.errors import InputError
 from topolint.fairmq import is_fairmq, json_config, to_native, to_yaml
-from topolint.findings import Position
-from topolint.loader import Document, load_file, load_text
+from topolint.lint import schema
+from topolint.lint.findings import Position
+from topolint.lint.loader import Document, load_file, load_text
 
 from .conftest import SHARED
 
@@ -562,8 +562,8 @@ def test_to_yaml_quotes_what_yaml_would_misread() -> None:
 
 @needs_external
 def test_every_real_file_wires_completely() -> None:
-    model = pytest.importorskip("topolint.model")
-    graph = pytest.importorskip("topolint.graph")
+    model = pytest.importorskip("topolint.lint.model")
+    graph = pytest.importorskip("topolint.lint.graph")
     for path in REAL:
         doc = to_native(load_file(path))
         schema.validate(doc)
@@ -577,8 +577,8 @@ def test_every_real_file_wires_completely() -> None:
 
 
 def test_variant_wires_completely() -> None:
-    model = pytest.importorskip("topolint.model")
-    graph = pytest.importorskip("topolint.graph")
+    model = pytest.importorskip("topolint.lint.model")
+    graph = pytest.importorskip("topolint.lint.graph")
     doc = native("strings-numsockets.json")
     g = graph.build_graph(model.build_topology(doc, use_environ=False))
     assert not [c for c in g.connections if c.unresolved]

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from topolint import fairmq, schema
+from topolint import fairmq
 from topolint.errors import InputError, NoDevices
-from topolint.findings import Position
+from topolint.lint import schema
+from topolint.lint.findings import Position
 
 from .conftest import SHARED, run_cli
 

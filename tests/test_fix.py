@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from topolint.checking import check_text, edit_format, settings_for_file
-from topolint.engine import catalogue
-from topolint.findings import Edit
-from topolint.fixes import apply, fix_text, text_edit
+from topolint.commands.check import check_text, edit_format, settings_for_file
+from topolint.lint.engine import catalogue
+from topolint.lint.findings import Edit
+from topolint.lint.fixes import apply, fix_text, text_edit
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXING = sorted(r.name for r in catalogue() if r.fix_safety)

@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from topolint.schema import topology_schema
+from topolint.lint.schema import topology_schema
 
 from .conftest import run_cli
 

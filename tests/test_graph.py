@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from topolint.engine import loads
-from topolint.graph import build_graph
+from topolint.lint.engine import loads
+from topolint.lint.graph import build_graph
 
 
 def wire(processes: str, **top: str):

@@ -282,7 +282,7 @@ def test_a_plain_check_stays_lean() -> None:
         "pydantic",
         "zmq",
         "pygraphviz",
-        "topolint.render",
+        "topolint.commands.render",
         "topolint.executor",
         "topolint.reporters.sarif",
         "topolint.reporters.junit",

@@ -320,7 +320,7 @@ def test_schema_file_that_is_not_a_bounded_regular_file(tmp_path: Path, make: ob
 
 def _naive_suppress(findings: list, sites: list, *, explicit_only: bool = False) -> list:
     """The former matching (every finding against every site): the reference."""
-    from topolint.engine import _BLANKET, _selects
+    from topolint.lint.engine import _BLANKET, _selects
 
     kept = []
     for f in findings:
@@ -349,8 +349,8 @@ def test_indexed_suppression_matches_the_reference() -> None:
     rules (meta ones included): the same findings kept and the same names marked used."""
     import itertools
 
-    from topolint.context import Context
-    from topolint.engine import (
+    from topolint.lint.context import Context
+    from topolint.lint.engine import (
         IGNORE_KEY,
         Settings,
         _collect,
@@ -359,7 +359,7 @@ def test_indexed_suppression_matches_the_reference() -> None:
         loads,
         suppression_sites,
     )
-    from topolint.graph import build_graph
+    from topolint.lint.graph import build_graph
 
     comments = itertools.cycle(
         [
@@ -427,8 +427,8 @@ def test_forty_thousand_suppression_comments_in_seconds(tmp_path: Path) -> None:
 def test_rename_targets_ties_and_preferences() -> None:
     """The indexed rename search keeps the old rule: the best-scoring look-alike wins (both
     endpoints and message types over endpoints over message types); a tie is no rename."""
-    from topolint.diff import diff_topologies
-    from topolint.engine import loads
+    from topolint.commands.diff import diff_topologies
+    from topolint.lint.engine import loads
 
     def topo(sockets: str) -> str:
         return (

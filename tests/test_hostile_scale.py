@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from topolint.engine import MAX_FINDINGS_PER_RULE
-from topolint.loader import MAX_EVENTS
+from topolint.lint.engine import MAX_FINDINGS_PER_RULE
+from topolint.lint.loader import MAX_EVENTS
 
 from .conftest import run_cli
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import zmq
 
-from topolint.queue_model import Kernel, SocketOpts, connection_bound, parked_bound
+from topolint.analysis.queue_model import Kernel, SocketOpts, connection_bound, parked_bound
 
 SMALL = b"x"
 TEN_KB = b"a" * 10_000

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from topolint.errors import InputError
-from topolint.loader import load_text
+from topolint.lint.loader import load_text
 
 YAML = """\
 topolint: 1

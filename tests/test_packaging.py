@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from topolint.engine import catalogue
+from topolint.lint.engine import catalogue
 
 from .conftest import FIXTURES, ROOT
 

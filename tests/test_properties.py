@@ -16,11 +16,11 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from topolint import schema
-from topolint.engine import Settings, loads, run_rules
 from topolint.errors import InputError
-from topolint.findings import Finding
-from topolint.loader import load_text
+from topolint.lint import schema
+from topolint.lint.engine import Settings, loads, run_rules
+from topolint.lint.findings import Finding
+from topolint.lint.loader import load_text
 
 SOCKET_TYPES = schema.SOCKET_TYPES
 #: Shrinking a failure of the whole linter can take many minutes: off unless asked for

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from topolint.queue_model import (
+from topolint.analysis.queue_model import (
     Bound,
     Kernel,
     SocketOpts,

@@ -10,9 +10,7 @@ from pathlib import Path
 import pygraphviz
 import pytest
 
-from topolint.engine import Settings, load, loads, run_rules
-from topolint.errors import UsageError
-from topolint.render import (
+from topolint.commands.render import (
     BLUE,
     ORANGE,
     RED,
@@ -22,6 +20,8 @@ from topolint.render import (
     to_dot,
     to_mermaid,
 )
+from topolint.errors import UsageError
+from topolint.lint.engine import Settings, load, loads, run_rules
 
 from .conftest import FIXTURES, run_cli
 
@@ -275,7 +275,7 @@ def test_merged_edges_carry_their_counts() -> None:
 
 
 def test_legend_and_distinct_severity_styles() -> None:
-    from topolint.findings import Finding, Severity
+    from topolint.lint.findings import Finding, Severity
 
     topo = load(FIXTURES / "talk" / "pipeline.yaml", use_environ=False)
 
@@ -345,7 +345,7 @@ processes:
 
 
 def test_findings_without_a_drawn_subject() -> None:
-    from topolint.findings import Finding, Severity
+    from topolint.lint.findings import Finding, Severity
 
     topo = load(FIXTURES / "talk" / "pipeline.yaml", use_environ=False)
 

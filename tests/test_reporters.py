@@ -18,10 +18,10 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from topolint.findings import Fact, Finding, Severity
+from topolint.lint.findings import Fact, Finding, Severity
+from topolint.lint.rule import SECTIONS, RuleInfo
 from topolint.reporters import REPORTERS, TEXT_STYLES, Report, names, render, validate
 from topolint.reporters.github import escape_data, escape_property
-from topolint.rule import SECTIONS, RuleInfo
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = pathlib.Path("/work/shared/external/sarif/sarif-schema-2.1.0.json")

@@ -6,8 +6,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from topolint.engine import Settings, load, loads, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, load, loads, run_rules
+from topolint.lint.findings import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import zmq
 
-from topolint.engine import Settings, load, loads, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, load, loads, run_rules
+from topolint.lint.findings import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
 TALK = ROOT / "fixtures" / "talk"

@@ -10,12 +10,12 @@ from typing import Any
 import networkx as nx
 import pytest
 import yaml
-from topolint.rules.joins._branches import ROOT, Flow, joins
 
-from topolint.context import Context
-from topolint.engine import Settings, catalogue, load, loads, run_rules
-from topolint.findings import Finding
-from topolint.graph import build_graph
+from topolint.analysis.join_branches import ROOT, Flow, joins
+from topolint.lint.context import Context
+from topolint.lint.engine import Settings, catalogue, load, loads, run_rules
+from topolint.lint.findings import Finding
+from topolint.lint.graph import build_graph
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TL4 = ["TL4"]

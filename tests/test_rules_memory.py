@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from topolint.engine import Settings, load, loads, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, load, loads, run_rules
+from topolint.lint.findings import Finding
 
 from .conftest import FIXTURES
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from topolint.engine import Settings, load, loads, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, load, loads, run_rules
+from topolint.lint.findings import Finding
 
 
 def run(rule: str, text: str, **options: Any) -> list[Finding]:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from topolint.engine import Settings, catalogue, load, loads, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, catalogue, load, loads, run_rules
+from topolint.lint.findings import Finding
 
 TALK = Path(__file__).resolve().parent.parent / "fixtures" / "talk"
 

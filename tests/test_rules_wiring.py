@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from topolint.engine import Settings, loads, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, loads, run_rules
+from topolint.lint.findings import Finding
 
 
 def _run(text: str, *rules: str) -> list[Finding]:
@@ -183,7 +183,7 @@ def test_fold_only_into_a_root_at_least_as_severe() -> None:
 
 
 def test_every_follows_names_an_existing_rule() -> None:
-    from topolint.engine import catalogue, rule_follows
+    from topolint.lint.engine import catalogue, rule_follows
 
     names = {r.name for r in catalogue()}
     declared = {r.name: rule_follows(r) for r in catalogue() if rule_follows(r)}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from topolint.engine import Settings, loads, run_rules
-from topolint.findings import Finding
+from topolint.lint.engine import Settings, loads, run_rules
+from topolint.lint.findings import Finding
 
 from .conftest import SMALL_TOPOLOGY, run_cli
 

@@ -1,6 +1,6 @@
 import pytest
 
-from topolint.units import parse_duration, parse_rate, parse_size
+from topolint.lint.units import parse_duration, parse_rate, parse_size
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ def _complete_rules(ctx: click.Context, param: click.Parameter, incomplete: str)
     """Rule names and codes for shell completion of ``--select``, ``--ignore``, ``explain``."""
     from click.shell_completion import CompletionItem
 
-    from topolint.engine import catalogue
+    from topolint.lint.engine import catalogue
 
     low = incomplete.lower()
     out = []
@@ -214,7 +214,7 @@ def check(
     ends with a summary that counts every finding (infos too: `--show info` lists them).
     Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 an input or usage error.
     """
-    from topolint.checking import Checker, CheckOptions
+    from topolint.commands.check import Checker, CheckOptions
 
     options = CheckOptions(
         paths=list(paths),
@@ -269,17 +269,17 @@ def analyze(
     path: Path, format: str, var: tuple[str, ...], kernel: str, message_size: str | None
 ) -> None:
     """Throughput, latency and per-connection / per-process memory bounds."""
-    from topolint.analysis import analyze as run_analysis
-    from topolint.analysis import render_text
-    from topolint.engine import gc_paused, load
-    from topolint.graph import build_graph
+    from topolint.analysis.performance import analyze as run_analysis
+    from topolint.analysis.performance import render_text
+    from topolint.lint.engine import gc_paused, load
+    from topolint.lint.graph import build_graph
 
     variables = _variables(var)
     if message_size is not None:
         variables["message-size"] = message_size
     topo = load(path, variables)
     if kernel.lower() == "host":
-        from topolint.queue_model import Kernel
+        from topolint.analysis.queue_model import Kernel
 
         topo.kernel = Kernel.from_host()
     with gc_paused():  # hundreds of thousands of live objects: see engine.gc_paused
@@ -307,7 +307,7 @@ def analyze(
 @_var_option()
 def render(path: Path, output: Path, findings: bool, show_info: bool, var: tuple[str, ...]) -> None:
     """Draw the topology (owners as clusters, a legend, findings by severity)."""
-    from topolint.render import render_file
+    from topolint.commands.render import render_file
 
     render_file(path, output, findings=findings, variables=_variables(var), show_info=show_info)
     click.echo(f"wrote {output}")
@@ -393,7 +393,7 @@ def run(
 @_var_option()
 def diff(old: Path, new: Path, format: str, var: tuple[str, ...]) -> None:
     """What changed between two versions, breaking or not, per affected owner."""
-    from topolint.diff import diff_files
+    from topolint.commands.diff import diff_files
 
     text, code = diff_files(old, new, fmt=format.lower(), variables=_variables(var))
     click.echo(text, nl=False)
@@ -412,7 +412,7 @@ def diff(old: Path, new: Path, format: str, var: tuple[str, ...]) -> None:
 )
 def rules_cmd(format: str) -> None:
     """List the rule catalogue."""
-    from topolint.engine import catalogue
+    from topolint.lint.engine import catalogue
 
     cats = catalogue()
     if format.lower() == "json":
@@ -450,7 +450,7 @@ def server() -> None:
 @click.argument("rule", metavar="RULE", shell_complete=_complete_rules)
 def explain(rule: str) -> None:
     """Show one rule's documentation (RULE: a name or code, in any case)."""
-    from topolint.engine import rule_by_name
+    from topolint.lint.engine import rule_by_name
 
     info = rule_by_name(rule)
     click.echo(info.docs, nl=False)
@@ -462,11 +462,11 @@ def explain(rule: str) -> None:
 def schema(config: bool) -> None:
     """Print the JSON Schema of the topology format."""
     if config:
-        from topolint.config import config_schema
+        from topolint.lint.config import config_schema
 
         click.echo(json.dumps(config_schema(), indent=2))
         return
-    from topolint.schema import topology_schema
+    from topolint.lint.schema import topology_schema
 
     click.echo(json.dumps(topology_schema(), indent=2))
 
@@ -490,7 +490,7 @@ def completion(shell: str) -> None:
 
 def _import(form: str | None, file: Path, output: Path | None, var: tuple[str, ...] | None) -> None:
     from topolint import fairmq
-    from topolint.loader import read_text
+    from topolint.lint.loader import read_text
 
     text = read_text(file, str(file))
     found = fairmq.detect(text)

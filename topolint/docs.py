@@ -1,6 +1,6 @@
 """Generate ``docs/rules/<name>.md`` from each rule's docstring: ``python -m topolint.docs``.
 
-One page per rule in the catalogue (:func:`topolint.engine.catalogue`), plus an index
+One page per rule in the catalogue (:func:`topolint.lint.engine.catalogue`), plus an index
 ``docs/rules/README.md``.  Each page gives the code, the default severity, the options with
 their defaults and how to set them, the fixtures and the source module, then the docstring's
 sections (what it finds, why it matters, the example, the fix).  ``--check`` writes nothing
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from topolint.rule import RuleInfo
+from topolint.lint.rule import RuleInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = ROOT / "docs" / "rules"
@@ -128,7 +128,7 @@ def index_page(rules: Iterable[RuleInfo]) -> str:
 
 def expected_pages(root: Path = ROOT) -> dict[str, str]:
     """File name -> content of every page under ``docs/rules/``."""
-    from topolint.engine import catalogue
+    from topolint.lint.engine import catalogue
 
     rules = catalogue()
     pages = {f"{r.name}.md": rule_page(r, root) for r in rules}

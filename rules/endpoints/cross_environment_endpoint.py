@@ -42,11 +42,10 @@ host really belongs to both environments, claim it in the topology's own environ
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact, Path
-from topolint.model import Process, Socket, Topology
-
-from ._hosts import HostSet, is_loopback, network, option_list, target_host
+from topolint.analysis.hosts import HostSet, is_loopback, network, option_list, target_host
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
+from topolint.lint.model import Process, Socket, Topology
 
 NAME = "cross-environment-endpoint"
 CODE = "TL502"

@@ -35,10 +35,16 @@ address. Hosts that really are fixed (a build farm) go into `allow-hosts`.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._hosts import NETWORK_TRANSPORTS, HostSet, is_loopback, is_wildcard, literal_host, option_list
+from topolint.analysis.hosts import (
+    NETWORK_TRANSPORTS,
+    HostSet,
+    is_loopback,
+    is_wildcard,
+    literal_host,
+    option_list,
+)
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "hardcoded-endpoint"
 CODE = "TL501"

@@ -38,11 +38,16 @@ it in configuration: `severity = {unauthenticated-endpoint = "error"}`.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.model import Topology
-
-from ._hosts import NETWORK_TRANSPORTS, HostSet, is_loopback, option_list, target_host
+from topolint.analysis.hosts import (
+    NETWORK_TRANSPORTS,
+    HostSet,
+    is_loopback,
+    option_list,
+    target_host,
+)
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.model import Topology
 
 NAME = "unauthenticated-endpoint"
 CODE = "TL503"

@@ -36,12 +36,11 @@ reported (not selected, or suppressed because the peer really lives outside the 
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact, Path
-from topolint.graph import Connection
-from topolint.model import Socket, Topology
-
-from ._hosts import NETWORK_TRANSPORTS, is_loopback
+from topolint.analysis.hosts import NETWORK_TRANSPORTS, is_loopback
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
+from topolint.lint.graph import Connection
+from topolint.lint.model import Socket, Topology
 
 NAME = "unsafe-deserialization"
 CODE = "TL504"

@@ -43,10 +43,9 @@ own PUSH socket, so each gets its own end-of-data.
 from collections import defaultdict
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._model import LOAD_BALANCING, PASSES, action, finite, model, names
+from topolint.analysis.end_of_data import LOAD_BALANCING, PASSES, action, finite, model, names
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "end-of-data-load-balanced"
 CODE = "TL602"

@@ -34,10 +34,9 @@ itself).
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Edit, Fact
-
-from ._model import WAITS, action, finite, model, names, wait_path
+from topolint.analysis.end_of_data import WAITS, action, finite, model, names, wait_path
+from topolint.lint.context import Context
+from topolint.lint.findings import Edit, Fact
 
 NAME = "end-of-data-undercounted"
 CODE = "TL603"

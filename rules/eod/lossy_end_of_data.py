@@ -45,11 +45,10 @@ end-of-data path by a DEALER or a PUB; drop `conflate` from sockets that carry e
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.model import LOSSY, Socket, Topology
-
-from ._model import PASSES, PROPER_SYNC, action, finite, model, names
+from topolint.analysis.end_of_data import PASSES, PROPER_SYNC, action, finite, model, names
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.model import LOSSY, Socket, Topology
 
 NAME = "lossy-end-of-data"
 CODE = "TL604"

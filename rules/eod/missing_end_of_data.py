@@ -55,11 +55,7 @@ topology is not meant to end.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact, Path
-from topolint.model import Process, Topology
-
-from ._model import (
+from topolint.analysis.end_of_data import (
     BLOCKS,
     CYCLE,
     OVERCOUNT,
@@ -75,6 +71,9 @@ from ._model import (
     names,
     wait_path,
 )
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
+from topolint.lint.model import Process, Topology
 
 NAME = "missing-end-of-data"
 CODE = "TL601"

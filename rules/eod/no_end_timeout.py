@@ -32,10 +32,9 @@ input is declared dead: `end_of_data: {action: consume, wait_for: all, timeout: 
 from collections.abc import Iterator
 from typing import Any
 
-from topolint.context import Context
-from topolint.findings import Edit, Fact, Path
-
-from ._model import WAITS, action, finite, model, names
+from topolint.analysis.end_of_data import WAITS, action, finite, model, names
+from topolint.lint.context import Context
+from topolint.lint.findings import Edit, Fact, Path
 
 NAME = "no-end-timeout"
 CODE = "TL605"

@@ -42,12 +42,11 @@ once for all sockets in `defaults: {linger: 1s}` (replacing an infinite default)
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Edit, Fact, Path
-from topolint.graph import LOOPBACK
-from topolint.model import Socket, Topology
-
-from ._model import names
+from topolint.analysis.end_of_data import names
+from topolint.lint.context import Context
+from topolint.lint.findings import Edit, Fact, Path
+from topolint.lint.graph import LOOPBACK
+from topolint.lint.model import Socket, Topology
 
 NAME = "shutdown-hang"
 CODE = "TL607"

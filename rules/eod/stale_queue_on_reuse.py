@@ -34,10 +34,9 @@ sockets.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Edit, Fact
-
-from ._model import finite, names
+from topolint.analysis.end_of_data import finite, names
+from topolint.lint.context import Context
+from topolint.lint.findings import Edit, Fact
 
 NAME = "stale-queue-on-reuse"
 CODE = "TL606"

@@ -53,10 +53,17 @@ size the short branch's high-water marks plus `max_pending` above the long branc
 import math
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._branches import MATCHING, UNBOUNDED, Branch, Join, fmt_rate, fmt_time, joins
+from topolint.analysis.join_branches import (
+    MATCHING,
+    UNBOUNDED,
+    Branch,
+    Join,
+    fmt_rate,
+    fmt_time,
+    joins,
+)
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "diamond-deadlock"
 CODE = "TL406"

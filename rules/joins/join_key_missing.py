@@ -38,11 +38,10 @@ really have no common identifier, match by `order` (only if no path reorders) or
 from collections.abc import Iterator
 from typing import Any
 
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.model import Process, Topology
-
-from ._branches import Join, JoinInput, joins
+from topolint.analysis.join_branches import Join, JoinInput, joins
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.model import Process, Topology
 
 NAME = "join-key-missing"
 CODE = "TL402"

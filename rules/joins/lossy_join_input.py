@@ -44,10 +44,16 @@ run at different rates.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._branches import MATCHING, Witness, conn_drops, describe_drop, fmt_rate, joins
+from topolint.analysis.join_branches import (
+    MATCHING,
+    Witness,
+    conn_drops,
+    describe_drop,
+    fmt_rate,
+    joins,
+)
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "lossy-join-input"
 CODE = "TL404"

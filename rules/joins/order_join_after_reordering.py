@@ -43,10 +43,9 @@ Match by key (`match: key` with a `key` field in every input's message type and 
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._branches import joins
+from topolint.analysis.join_branches import joins
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "order-join-after-reordering"
 CODE = "TL403"

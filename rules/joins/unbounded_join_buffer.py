@@ -47,10 +47,9 @@ the buffer; or shorten the slow branch (more replicas) so the skew shrinks.
 import math
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._branches import MATCHING, Join, fmt_rate, fmt_time, joins
+from topolint.analysis.join_branches import MATCHING, Join, fmt_rate, fmt_time, joins
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "unbounded-join-buffer"
 CODE = "TL405"

@@ -35,10 +35,9 @@ the same order, `match: latest` to combine the newest of each (state-like inputs
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._branches import joins, sources_of
+from topolint.analysis.join_branches import joins, sources_of
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "unsynchronized-join"
 CODE = "TL401"

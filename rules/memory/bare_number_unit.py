@@ -29,8 +29,8 @@ Write the unit: `service_time: 3ms` (or `3s`), `rate: 1000/s`, `linger: 500ms`.
 from collections.abc import Iterator
 from typing import Any
 
-from topolint.context import Context
-from topolint.findings import Fact, Path
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
 
 NAME = "bare-number-unit"
 CODE = "TL308"

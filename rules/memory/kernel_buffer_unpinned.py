@@ -34,10 +34,10 @@ Setting them turns autotuning off for that socket.
 
 from collections.abc import Iterator
 
-from topolint.analysis import ConnectionMemory, fmt_bytes
-from topolint.context import Context
-from topolint.findings import Edit, Fact
-from topolint.model import Socket
+from topolint.analysis.performance import ConnectionMemory, fmt_bytes
+from topolint.lint.context import Context
+from topolint.lint.findings import Edit, Fact
+from topolint.lint.model import Socket
 
 NAME = "kernel-buffer-unpinned"
 CODE = "TL304"

@@ -42,9 +42,9 @@ to what `topolint analyze` shows. Message sizes (`max_size`) drive every byte co
 
 from collections.abc import Iterator
 
-from topolint.analysis import Memory, fmt_bytes
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.analysis.performance import Memory, fmt_bytes
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "memory-budget-exceeded"
 CODE = "TL302"

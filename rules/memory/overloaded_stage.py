@@ -35,9 +35,9 @@ make the stage faster, or lower the source rate.
 import math
 from collections.abc import Iterator
 
-from topolint.analysis import COPYING, fmt_rate, fmt_seconds
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.analysis.performance import COPYING, fmt_rate, fmt_seconds
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "overloaded-stage"
 CODE = "TL305"

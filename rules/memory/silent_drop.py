@@ -71,11 +71,11 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from topolint.analysis import Stage, fmt_rate
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.graph import Connection
-from topolint.model import Process, Socket, Topology
+from topolint.analysis.performance import Stage, fmt_rate
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.graph import Connection
+from topolint.lint.model import Process, Socket, Topology
 
 NAME = "silent-drop"
 CODE = "TL307"

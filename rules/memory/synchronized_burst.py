@@ -33,10 +33,10 @@ Spread the phases evenly: with N publishers of period T, give them `phase: 0`, `
 from collections import defaultdict
 from collections.abc import Iterator
 
-from topolint.analysis import fmt_seconds
-from topolint.context import Context
-from topolint.findings import Fact, Path
-from topolint.model import Process
+from topolint.analysis.performance import fmt_seconds
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
+from topolint.lint.model import Process
 
 NAME = "synchronized-burst"
 CODE = "TL306"

@@ -32,11 +32,11 @@ streams; if a slow consumer must never block the producer, decide explicitly wha
 
 from collections.abc import Iterator
 
-from topolint.analysis import socket_opts
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.model import Socket
-from topolint.queue_model import effective_conflate
+from topolint.analysis.performance import socket_opts
+from topolint.analysis.queue_model import effective_conflate
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.model import Socket
 
 NAME = "unbounded-queue"
 CODE = "TL301"

@@ -36,10 +36,10 @@ the type on the socket with `sends:`/`receives:`, or set `maxmsgsize` on the rec
 from collections import defaultdict
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact, Path
-from topolint.graph import Connection
-from topolint.model import Socket, Topology
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
+from topolint.lint.graph import Connection
+from topolint.lint.model import Socket, Topology
 
 NAME = "unknown-message-size"
 CODE = "TL303"

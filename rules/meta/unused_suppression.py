@@ -41,8 +41,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "unused-suppression"
 CODE = "TL001"
@@ -50,7 +50,7 @@ SEVERITY = "warning"
 
 
 def _known_names() -> list[str]:
-    from topolint.engine import catalogue
+    from topolint.lint.engine import catalogue
 
     return [r.name for r in catalogue()]
 
@@ -62,7 +62,7 @@ def _unknown(name: str) -> str:
 
 
 def check(ctx: Context) -> Iterator[Fact]:
-    from topolint.engine import StaleSuppression
+    from topolint.lint.engine import StaleSuppression
 
     stale: list[StaleSuppression] = list(getattr(ctx, "stale_suppressions", ()))
     for item in stale:

@@ -7,7 +7,7 @@ On every connection where the sending socket declares `sends: P` and the receivi
   C's — required fields present, types compatible (`integer` fits `number`, not the
   reverse), no enum value the consumer does not accept, `additionalProperties: false`
   respected, nested objects and arrays checked recursively, local `$ref`s followed (see
-  `topolint/contracts/`). One finding per incompatible field.
+  `topolint/analysis/contracts/`). One finding per incompatible field.
 - a type lacks a schema: the names differ and nothing shows they agree — a plain type-name
   mismatch.
 - both types declare an `encoding` and the encodings differ.
@@ -49,11 +49,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from topolint.context import Context
-from topolint.contracts import UNCERTAIN_KINDS, Incompatibility, incompatibilities
-from topolint.contracts.schemas import Schema, Schemas, canonical, field_of
-from topolint.findings import Fact, Path
-from topolint.model import Topology
+from topolint.analysis.contracts import UNCERTAIN_KINDS, Incompatibility, incompatibilities
+from topolint.analysis.contracts.schemas import Schema, Schemas, canonical, field_of
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
+from topolint.lint.model import Topology
 
 NAME = "contract-mismatch"
 CODE = "TL703"

@@ -25,8 +25,8 @@ everyone still needs someone to ask.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "missing-owner"
 CODE = "TL701"

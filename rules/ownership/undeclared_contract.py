@@ -35,10 +35,10 @@ under `messages:`, ideally with a `schema`, so the contract is written down and 
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.graph import Connection
-from topolint.model import Socket
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.graph import Connection
+from topolint.lint.model import Socket
 
 NAME = "undeclared-contract"
 CODE = "TL702"

@@ -34,10 +34,9 @@ a REQ/REP handshake (`sync: handshake`). If losing the first messages is accepta
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-
-from ._common import names, strict_publishers
+from topolint.analysis.startup import names, strict_publishers
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "sleep-synchronization"
 CODE = "TL202"

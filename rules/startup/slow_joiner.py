@@ -43,10 +43,9 @@ the socket (publisher or subscriber) or the message type.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Edit, Fact
-
-from ._common import names, strict_publishers
+from topolint.analysis.startup import names, strict_publishers
+from topolint.lint.context import Context
+from topolint.lint.findings import Edit, Fact
 
 NAME = "slow-joiner"
 CODE = "TL201"

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.model import BLOCKING
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.model import BLOCKING
 
 NAME = "blocking-cycle"
 CODE = "TL107"

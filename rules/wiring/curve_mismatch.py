@@ -37,9 +37,9 @@ from both if the link is meant to be unencrypted.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact, Path
-from topolint.model import Socket
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact, Path
+from topolint.lint.model import Socket
 
 NAME = "curve-mismatch"
 CODE = "TL110"

@@ -33,9 +33,9 @@ suppressed).
 import difflib
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.model import COMPATIBLE, Process, Socket
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.model import COMPATIBLE, Process, Socket
 
 NAME = "dead-output"
 CODE = "TL104"

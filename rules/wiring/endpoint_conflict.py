@@ -24,8 +24,8 @@ single peer bind, or template the port per replica.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "endpoint-conflict"
 CODE = "TL103"

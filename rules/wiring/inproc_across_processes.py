@@ -23,8 +23,8 @@ Use `ipc://` (same host) or `tcp://` between processes, or a logical reference
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "inproc-across-processes"
 CODE = "TL108"

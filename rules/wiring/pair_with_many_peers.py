@@ -21,8 +21,8 @@ Use one PAIR per peer, or switch to DEALER/ROUTER (many peers, addressed) or PUS
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "pair-with-many-peers"
 CODE = "TL106"

@@ -29,9 +29,9 @@ copy of a broadcast, make the sender a PUB.
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
-from topolint.model import COMPATIBLE
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
+from topolint.lint.model import COMPATIBLE
 
 NAME = "socket-type-mismatch"
 CODE = "TL101"

@@ -24,8 +24,8 @@ Declare the prefixes it needs, or `subscribe: [""]` for everything:
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Edit, Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Edit, Fact
 
 NAME = "sub-without-subscription"
 CODE = "TL105"

@@ -27,8 +27,8 @@ receives on one and sends on the other (FairMQ's multiple-transports example).
 
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "transport-mismatch"
 CODE = "TL109"

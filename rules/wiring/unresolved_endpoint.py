@@ -28,8 +28,8 @@ process so the topology is complete, or suppress the finding with a reason.
 import difflib
 from collections.abc import Iterator
 
-from topolint.context import Context
-from topolint.findings import Fact
+from topolint.lint.context import Context
+from topolint.lint.findings import Fact
 
 NAME = "unresolved-endpoint"
 CODE = "TL102"

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from topolint.executor.plan import Limits, RunPlan, Settings
     from topolint.executor.scenarios import Scenario
     from topolint.executor.supervisor import RunResult
-    from topolint.model import Topology
+    from topolint.lint.model import Topology
 
 __all__ = ["run", "run_report"]
 
@@ -65,12 +65,12 @@ def run_report(
         A finding the run could have judged but did not fails the run (exit 1).
     progress
         Called about 4 times a second with what the run is doing."""
-    from topolint.engine import Settings as CheckSettings
-    from topolint.engine import load, run_rules
     from topolint.executor.outcome import parse_budget, withhold
     from topolint.executor.plan import Limits
     from topolint.executor.report import build_report
     from topolint.executor.verdicts import judge
+    from topolint.lint.engine import Settings as CheckSettings
+    from topolint.lint.engine import load, run_rules
 
     parsed = _parse_request(scenarios, timeout)
     budget = parse_budget(max_memory)
@@ -111,7 +111,7 @@ def _plan_and_execute(
     from topolint.executor.resources import ResourceError
     from topolint.executor.scenarios import ScenarioError
     from topolint.executor.supervisor import PlanError, execute
-    from topolint.graph import build_graph
+    from topolint.lint.graph import build_graph
 
     try:
         plan = build_plan(

@@ -31,8 +31,8 @@ from topolint.executor.plan import (
     SocketPlan,
 )
 from topolint.executor.scenarios import Scenario, ScenarioError
-from topolint.graph import Connection, TopologyGraph
-from topolint.model import Process, Socket, Topology
+from topolint.lint.graph import Connection, TopologyGraph
+from topolint.lint.model import Process, Socket, Topology
 
 #: Size used for a message type without ``max_size`` (and below the wire header).
 DEFAULT_SIZE = 64
@@ -67,8 +67,8 @@ def _options(s: Socket) -> dict[str, Any]:
 
 def _bound(topo: Topology, c: Connection, size: int, kernel: Any) -> int | None:
     """The static bound for this connection, computed for *this* machine's kernel."""
-    from topolint.analysis import socket_opts
-    from topolint.queue_model import connection_bound
+    from topolint.analysis.performance import socket_opts
+    from topolint.analysis.queue_model import connection_bound
 
     ss, rs = c.sender_socket, c.receiver_socket
     if ss is None or rs is None or c.mismatch:
@@ -90,8 +90,8 @@ def _bound(topo: Topology, c: Connection, size: int, kernel: Any) -> int | None:
 
 def _parked(topo: Topology, c: Connection, size: int) -> int | None:
     """What a connect to an endpoint nobody binds parks (IMMEDIATE=0), as ``analyze``."""
-    from topolint.analysis import socket_opts
-    from topolint.queue_model import parked_bound
+    from topolint.analysis.performance import socket_opts
+    from topolint.analysis.queue_model import parked_bound
 
     ss = c.sender_socket
     if ss is None or not any(e is c.endpoint for e in ss.connects):
@@ -109,8 +109,8 @@ def _pinned(topo: Topology, c: Connection, size: int, kernel: Any) -> int | None
     fix would cap it at.  None when both are pinned already or not TCP."""
     import dataclasses
 
-    from topolint.analysis import socket_opts
-    from topolint.queue_model import connection_bound
+    from topolint.analysis.performance import socket_opts
+    from topolint.analysis.queue_model import connection_bound
 
     ss, rs = c.sender_socket, c.receiver_socket
     if ss is None or rs is None or c.mismatch or _transport(c.transport) != "tcp":
@@ -539,7 +539,7 @@ def build_plan(
     Parameters
     ----------
     topo, tg
-        The topology and its wiring graph (:func:`topolint.graph.build_graph`).
+        The topology and its wiring graph (:func:`topolint.lint.graph.build_graph`).
     scenarios
         Parsed ``--scenario`` values; one naming no process or instance raises
         :class:`ScenarioError`.
@@ -549,7 +549,7 @@ def build_plan(
     kernel
         The kernel socket-buffer defaults for the static bounds (default: this host's).
     """
-    from topolint.queue_model import Kernel
+    from topolint.analysis.queue_model import Kernel
 
     scenarios = list(scenarios or [])
     limits = limits or Limits()

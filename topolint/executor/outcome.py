@@ -71,7 +71,7 @@ def withhold(
 def parse_budget(value: int | str | None) -> int | None:
     """``--max-memory``: bytes or a size like ``512MiB``; at least 1 MiB."""
     from topolint.errors import UsageError
-    from topolint.units import parse_size
+    from topolint.lint.units import parse_size
 
     if value is None:
         return None

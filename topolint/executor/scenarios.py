@@ -47,7 +47,7 @@ class Scenario:
 
 
 def _duration(text: str, whole: str) -> float:
-    from topolint.units import parse_duration
+    from topolint.lint.units import parse_duration
 
     try:
         value = float(text) if re.fullmatch(r"\d+(\.\d*)?", text) else parse_duration(text)

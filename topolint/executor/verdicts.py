@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from topolint.executor.plan import RunPlan
-from topolint.findings import Finding
+from topolint.lint.findings import Finding
 
 CONFIRMED = "confirmed"
 NOT_REPRODUCED = "not-reproduced"

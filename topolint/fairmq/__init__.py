@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path as FsPath
 
 from topolint.errors import InputError
-from topolint.loader import Document
+from topolint.lint.loader import Document
 
 from . import cmdline, dds, json_config
 from .core import Launch, to_document

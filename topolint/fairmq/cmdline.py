@@ -29,7 +29,7 @@ from pathlib import Path as FsPath
 from pathlib import PurePath
 
 from topolint.errors import InputError, NoDevices
-from topolint.findings import Position
+from topolint.lint.findings import Position
 
 from .core import CHANNEL_FIELDS, Channel, Device, Fields, Launch, Val, has_placeholder, substitute
 
@@ -503,7 +503,7 @@ def _read_catalogue(
     """A FairMQ JSON catalogue's devices, or a note saying why it was not read."""
     if has_placeholder(path):
         return f"in {path}: not read (unresolved placeholder; pass --var)"
-    from topolint.loader import read_text
+    from topolint.lint.loader import read_text
 
     from . import json_config
 

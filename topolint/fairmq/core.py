@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from topolint.errors import InputError, NoDevices  # noqa: F401 (re-exported)
-from topolint.findings import Path, Position
-from topolint.loader import Document, Suppression
-from topolint.sockets import RECEIVERS, SENDERS, SOCKET_TYPES
+from topolint.lint.findings import Path, Position
+from topolint.lint.loader import Document, Suppression
+from topolint.lint.sockets import RECEIVERS, SENDERS, SOCKET_TYPES
 
 METHODS = ("bind", "connect")
 #: The variable that gives FairMQ messages a size (``--var message-size=10kB``,

@@ -27,7 +27,7 @@ from pathlib import PurePath
 from xml.parsers import expat
 
 from topolint.errors import InputError, NoDevices
-from topolint.findings import Position
+from topolint.lint.findings import Position
 
 from . import cmdline
 from .core import Device, Launch, substitute

@@ -22,8 +22,8 @@ from pathlib import PurePath
 from typing import Any
 
 from topolint.errors import InputError
-from topolint.findings import Path, Position
-from topolint.loader import Document, Duplicate, load_text
+from topolint.lint.findings import Path, Position
+from topolint.lint.loader import Document, Duplicate, load_text
 
 from .core import CHANNEL_FIELDS, SOCKET_FIELDS, Channel, Device, Fields, Launch, Val
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from lsprotocol import types as t
 
-from topolint.checking import check_text, edit_format, settings_for_file
-from topolint.engine import Settings, catalogue
+from topolint.commands.check import check_text, edit_format, settings_for_file
 from topolint.errors import InputError
-from topolint.findings import Finding
-from topolint.findings import Path as ElementPath
+from topolint.lint.engine import Settings, catalogue
+from topolint.lint.findings import Finding
+from topolint.lint.findings import Path as ElementPath
 
 SEVERITY = {
     "error": t.DiagnosticSeverity.Error,
@@ -50,7 +50,7 @@ class SettingsCache:
         from the cache unless its configuration file changed.  Raises :class:`InputError` for a
         broken configuration.
         """
-        from topolint.config import find_config
+        from topolint.lint.config import find_config
 
         found = find_config(path)
         try:
@@ -200,15 +200,15 @@ class Linted:
 
     @cached_property
     def wiring(self) -> Any:
-        """The topology's :class:`~topolint.graph.TopologyGraph`, built on first use."""
-        from topolint.graph import build_graph
+        """The topology's :class:`~topolint.lint.graph.TopologyGraph`, built on first use."""
+        from topolint.lint.graph import build_graph
 
         return build_graph(self.topology)
 
     @cached_property
     def analysis(self) -> Any:
-        """The memory/throughput :class:`~topolint.analysis.Analysis`, built on first use."""
-        from topolint.analysis import analyze
+        """The memory/throughput :class:`~topolint.analysis.performance.Analysis`, built on first use."""
+        from topolint.analysis.performance import analyze
 
         return analyze(self.topology, self.wiring)
 
@@ -291,7 +291,7 @@ class Linted:
         return f"- `{c.sender_id}` → `{c.receiver_id}` ({c.transport}): {b.explain()}"
 
     def _hover_socket(self, s: Any) -> str:
-        from topolint.analysis import fmt_bytes
+        from topolint.analysis.performance import fmt_bytes
 
         a = self.analysis
         lines = [f"**{s.type.upper()} socket `{s.id}`**", ""]
@@ -320,7 +320,7 @@ class Linted:
         return "\n".join(lines)
 
     def _hover_process(self, p: Any) -> str:
-        from topolint.analysis import fmt_bytes
+        from topolint.analysis.performance import fmt_bytes
 
         a = self.analysis
         lines = [f"**process `{p.name}`**" + (f" × {p.replicas}" if p.replicas > 1 else ""), ""]
@@ -450,7 +450,7 @@ class Linted:
         """A quick fix per fixable finding on the lines of ``rng`` (the safe ones marked
         preferred), and "apply every safe fix" when there is one; in YAML and JSON documents
         only (a FairMQ form is mapped onto the model, not edited)."""
-        from topolint.fixes import fixable, rule_safety, text_edit
+        from topolint.lint.fixes import fixable, rule_safety, text_edit
 
         if self.topology is None:
             return []
@@ -504,7 +504,7 @@ class Linted:
 
     def fix_all(self) -> str | None:
         """The text with every safe fix applied (``None`` when it cannot be checked)."""
-        from topolint.fixes import fix_text
+        from topolint.lint.fixes import fix_text
 
         settings = settings_for_file(self.path)
 

@@ -23,7 +23,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from topolint import __version__
-from topolint.engine import gc_paused
+from topolint.lint.engine import gc_paused
 from topolint.lsp.features import Linted, SettingsCache
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from topolint.findings import Finding
-    from topolint.rule import RuleInfo
+    from topolint.lint.findings import Finding
+    from topolint.lint.rule import RuleInfo
 
 __all__ = [
     "REPORTERS",

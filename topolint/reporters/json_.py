@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from topolint.findings import unique_fingerprints
+from topolint.lint.findings import unique_fingerprints
 from topolint.reporters import Report, relative_path
 from topolint.textsafe import defuse_json
 

@@ -21,7 +21,7 @@ from topolint.reporters import Report
 from topolint.textsafe import defuse_xml, escape
 
 if TYPE_CHECKING:
-    from topolint.findings import Finding
+    from topolint.lint.findings import Finding
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 

@@ -18,14 +18,14 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from topolint.findings import unique_fingerprints
+from topolint.lint.findings import unique_fingerprints
+from topolint.lint.rule import HELP_URI
 from topolint.reporters import Report, relative_path
-from topolint.rule import HELP_URI
 from topolint.textsafe import defuse_json
 
 if TYPE_CHECKING:
-    from topolint.findings import Finding
-    from topolint.rule import RuleInfo
+    from topolint.lint.findings import Finding
+    from topolint.lint.rule import RuleInfo
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

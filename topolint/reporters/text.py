@@ -33,7 +33,7 @@ from topolint.reporters import Report, split_lines
 from topolint.textsafe import ELLIPSIS, clean, escape, safe_start, window
 
 if TYPE_CHECKING:
-    from topolint.findings import Finding
+    from topolint.lint.findings import Finding
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
