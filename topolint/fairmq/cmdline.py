@@ -69,6 +69,7 @@ class Word:
     offsets: list[int] = field(default_factory=list)  # source offset of each character
 
     def at(self, i: int) -> int:
+        """Source offset of the word's ``i``-th character (its start when past the end)."""
         return self.offsets[i] if i < len(self.offsets) else self.start
 
 
@@ -206,6 +207,7 @@ class Lines:
             pos = text.find("\n", pos + 1)
 
     def pos(self, offset: int) -> Position:
+        """The 1-based line and column of ``offset``."""
         line = bisect.bisect_right(self.starts, offset) - 1
         return Position(line + 1, offset - self.starts[line] + 1)
 

@@ -141,6 +141,7 @@ class SkipDevice(Exception):
 
 
 def error(launch: Launch | str, pos: Position, message: str) -> InputError:
+    """An input error at ``pos`` in the launch's file (or the file named)."""
     file = launch if isinstance(launch, str) else launch.file
     return InputError(message, file, pos.line, pos.column)
 
@@ -158,6 +159,7 @@ def substitute(text: str, variables: Mapping[str, str]) -> str:
 
 
 def has_placeholder(text: str) -> bool:
+    """Does ``text`` hold a placeholder no variable has replaced (``$X``, ``@X@``, ``%x%``…)?"""
     return any(c in text for c in "$@%") and PLACEHOLDER.search(text) is not None
 
 
@@ -168,6 +170,7 @@ def native_name(name: str) -> str:
 
 
 def unique(name: str, taken: Mapping[str, Any]) -> str:
+    """``name``, or ``name-2``, ``name-3``… when it is taken."""
     if name not in taken:
         return name
     k = 2

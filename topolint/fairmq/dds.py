@@ -39,6 +39,8 @@ _UNESCAPE = {"&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&apos;": "'
 
 @dataclass
 class Elem:
+    """One XML element: tag, attributes, position, children and text."""
+
     tag: str
     attrs: dict[str, str]
     line: int
@@ -59,13 +61,16 @@ class Elem:
 
     @property
     def pos(self) -> Position:
+        """Where the element starts (its ``<``)."""
         return Position(self.line, self.column)
 
     def find(self, *tags: str) -> list[Elem]:
+        """The children with one of ``tags``, in document order."""
         return [c for c in self.children if c.tag in tags]
 
 
 def looks_like_xml(text: str) -> bool:
+    """Does ``text`` start with markup (after a byte-order mark and white space)?"""
     return text.lstrip("\ufeff \t\r\n").startswith("<")
 
 
@@ -143,6 +148,7 @@ def parse_xml(text: str, file: str) -> Elem:
 
 
 def is_dds(root: Elem) -> bool:
+    """Is ``root`` a DDS topology (``<topology>``)?"""
     return root.tag == "topology"
 
 
