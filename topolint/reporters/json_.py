@@ -4,7 +4,9 @@
 
     {"version": 1, "tool": {"name": "topolint", "version": "..."},
      "findings": [{"rule", "code", "severity", "message", "file", "line", "column", ...}],
-     "summary": {"files": n, "errors": n, "warnings": n, "infos": n, ...extra}}
+     "input_errors": [{"file", "line", "column", "message"}],   # files not checked
+     "summary": {"files": n, "errors": n, "warnings": n, "infos": n, "input_errors": n,
+                 ...extra}}
 
 ``gitlab``: a GitLab code-quality report (a JSON array of Code Climate issues).
 """
@@ -39,12 +41,17 @@ def render(report: Report, *, color: bool = False) -> str:
         "warnings": counts["warning"],
         "infos": counts["info"],
     }
+    # input errors (files that could not be checked) are not finding counts: their own key
+    input_errors = list(report.extra.get("errors") or [])
     for key, value in report.extra.items():
-        summary.setdefault(key, value)
+        if key != "errors":
+            summary.setdefault(key, value)
+    summary["input_errors"] = len(input_errors)
     doc = {
         "version": FORMAT_VERSION,
         "tool": {"name": "topolint", "version": report.tool_version},
         "findings": [f.to_dict() for f in report.findings],
+        "input_errors": input_errors,
         "summary": summary,
     }
     return _dump(doc)
