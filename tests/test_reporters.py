@@ -608,3 +608,16 @@ def test_json_lists_the_files_that_could_not_be_checked(cli, tmp_path: pathlib.P
     (err,) = doc["input_errors"]
     assert (err["line"], err["column"]) == (3, 37) and "did you mean 'push'" in err["message"]
     assert doc["summary"]["input_errors"] == 1 and doc["summary"]["files"] == 2
+
+
+def test_junit_marks_a_file_that_could_not_be_checked_as_an_error(
+    cli, tmp_path: pathlib.Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("topolint: 1\nname: x\nprocesses: {a: {sockets: {s: {type: pushh}}}}\n")
+    r = cli("check", "--format", "junit", str(bad))
+    assert r.returncode == 2
+    root = ET.fromstring(r.stdout)
+    assert root.get("errors") == "1"
+    (error,) = root.iter("error")
+    assert "pushh" in (error.get("message") or "") and ":3:37:" in (error.text or "")

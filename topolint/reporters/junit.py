@@ -4,7 +4,8 @@ One ``<testsuite>`` per file checked (``name`` = the file).  Each finding is its
 ``<testcase>`` with a ``<failure>`` (``type`` = the severity, ``message`` = the message), so
 every finding shows as one line in the CI's test list; its ``name`` is
 ``CODE rule-name (line:column)``, its ``classname`` the file.  A file without findings gets
-one passing ``<testcase name="topolint">``.  Control characters other than newlines and
+one passing ``<testcase name="topolint">``; a file that could not be checked (an input
+error) gets a ``<testcase name="topolint">`` with an ``<error>``, never a pass.  Control characters other than newlines and
 tabs are shown as escapes (:func:`topolint.textsafe.escape`, as in the text output; XML 1.0
 cannot carry most of them), what XML still cannot carry is replaced by U+FFFD, everything
 else is escaped by ElementTree.
@@ -44,7 +45,10 @@ def build(report: Report) -> ET.Element:
     by_file: dict[str, list[Finding]] = defaultdict(list)
     for f in report.findings:
         by_file[f.file].append(f)
-    files = report.all_files()
+    errors: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for e in report.extra.get("errors") or []:
+        errors[str(e.get("file") or "")].append(e)
+    files = list(dict.fromkeys([*report.all_files(), *errors]))
 
     root = ET.Element("testsuites")
     root.set("name", "topolint")
@@ -57,13 +61,15 @@ def build(report: Report) -> ET.Element:
         suite.set("name", _x(file))
         suite.set("tests", str(tests))
         suite.set("failures", str(len(findings)))
-        suite.set("errors", "0")
+        suite.set("errors", str(int(bool(errors.get(file)))))
         suite.set("skipped", "0")
         if not findings:
             case = ET.SubElement(suite, "testcase")
             case.set("name", "topolint")
             case.set("classname", _x(file))
             case.set("file", _x(file))
+            if errors.get(file):
+                _input_error(case, file, errors[file])
             continue
         for f in findings:
             case = ET.SubElement(suite, "testcase")
@@ -77,8 +83,22 @@ def build(report: Report) -> ET.Element:
             failure.text = _body(f)
     root.set("tests", str(total_tests))
     root.set("failures", str(len(report.findings)))
-    root.set("errors", "0")
+    root.set("errors", str(sum(1 for f in files if errors.get(f))))
     return root
+
+
+def _input_error(case: ET.Element, file: str, errors: list[dict[str, object]]) -> None:
+    """Mark ``case`` as an error: the file could not be checked."""
+    first = errors[0]
+    error = ET.SubElement(case, "error")
+    error.set("message", _x(first.get("message", "")))
+    error.set("type", "input-error")
+    error.text = _x(
+        "\n".join(
+            f"{file}:{e.get('line') or 1}:{e.get('column') or 1}: {e.get('message', '')}"
+            for e in errors
+        )
+    )
 
 
 def render(report: Report, *, color: bool = False) -> str:
