@@ -31,6 +31,21 @@ CONTEXT: dict[str, Any] = {
 }
 #: ``--format`` of the commands that print text or JSON (not ``check``'s reporters).
 TEXT_OR_JSON = click.Choice(["text", "json"], case_sensitive=False)
+
+
+def _text_or_json_option() -> Any:
+    """``--format`` / ``-f`` of the commands that print text or JSON (all but ``check``)."""
+    return click.option(
+        "--format",
+        "-f",
+        "format",
+        type=TEXT_OR_JSON,
+        default="text",
+        metavar="FORMAT",
+        help="text or json.",
+    )
+
+
 LEVEL = click.Choice(list(SEVERITIES), case_sensitive=False)
 
 
@@ -243,15 +258,7 @@ def check(
 
 @app.command(short_help="Throughput, latency and memory bounds.")
 @click.argument("path", type=click.Path(path_type=Path), metavar="PATH")
-@click.option(
-    "--format",
-    "-f",
-    "format",
-    type=TEXT_OR_JSON,
-    default="text",
-    metavar="FORMAT",
-    help="text or json.",
-)
+@_text_or_json_option()
 @_var_option()
 @click.option(
     "--kernel",
@@ -325,15 +332,7 @@ def render(path: Path, output: Path, findings: bool, show_info: bool, var: tuple
 @click.option(
     "--timeout", type=float, default=30.0, metavar="SECONDS", help="Stop after this many seconds."
 )
-@click.option(
-    "--format",
-    "-f",
-    "format",
-    type=TEXT_OR_JSON,
-    default="text",
-    metavar="FORMAT",
-    help="text or json.",
-)
+@_text_or_json_option()
 @_var_option()
 @click.option(
     "--max-memory",
@@ -381,15 +380,7 @@ def run(
 @app.command(short_help="Changes between two versions, breaking or not.")
 @click.argument("old", type=click.Path(path_type=Path), metavar="OLD")
 @click.argument("new", type=click.Path(path_type=Path), metavar="NEW")
-@click.option(
-    "--format",
-    "-f",
-    "format",
-    type=TEXT_OR_JSON,
-    default="text",
-    metavar="FORMAT",
-    help="text or json.",
-)
+@_text_or_json_option()
 @_var_option()
 def diff(old: Path, new: Path, format: str, var: tuple[str, ...]) -> None:
     """What changed between two versions, breaking or not, per affected owner."""
@@ -401,15 +392,7 @@ def diff(old: Path, new: Path, format: str, var: tuple[str, ...]) -> None:
 
 
 @app.command("rules", short_help="List the rule catalogue.")
-@click.option(
-    "--format",
-    "-f",
-    "format",
-    type=TEXT_OR_JSON,
-    default="text",
-    metavar="FORMAT",
-    help="text or json.",
-)
+@_text_or_json_option()
 def rules_cmd(format: str) -> None:
     """List the rule catalogue."""
     from topolint.lint.engine import catalogue
