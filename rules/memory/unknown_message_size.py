@@ -46,23 +46,6 @@ CODE = "TL303"
 SEVERITY = "info"
 
 
-#: Socket types whose two directions are independent: either may carry nothing.
-ONE_WAY_CAPABLE = frozenset({"pair", "dealer", "router"})
-
-
-def carries_nothing(c: Connection) -> bool:
-    """A direction of a PAIR or DEALER/ROUTER channel that declares only the other one.
-
-    When neither end declares this direction (the sender no `sends:`, the receiver no
-    `receives:`) but one of them declares the opposite one, the channel is one-way and this
-    direction carries nothing: no contract and no size are needed for it.  REQ/REP always
-    answer, so they are never one-way."""
-    ss, rs = c.sender_socket, c.receiver_socket
-    if ss is None or rs is None or ss.type not in ONE_WAY_CAPABLE or rs.type not in ONE_WAY_CAPABLE:
-        return False
-    return not (ss.sends or rs.receives) and bool(ss.receives or rs.sends)
-
-
 def _blame(topo: Topology, c: Connection) -> tuple[str, str, Socket | None]:
     """(kind, key, socket): kind is "type" (declared without max_size), "undeclared" or "none"."""
     sides = [(c.sender_socket, "sends"), (c.receiver_socket, "receives")]
@@ -83,7 +66,7 @@ def check(ctx: Context) -> Iterator[Fact]:
     by_type: dict[str, dict[str, Socket]] = defaultdict(dict)
     by_socket: dict[str, tuple[str, str, Socket, int]] = {}
     for cm in ctx.analysis.connections:
-        if cm.size_source != "unknown" or cm.kind == "none" or carries_nothing(cm.connection):
+        if cm.size_source != "unknown" or cm.kind == "none" or cm.connection.carries_nothing:
             continue
         kind, key, s = _blame(topo, cm.connection)
         if s is None:

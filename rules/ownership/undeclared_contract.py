@@ -37,7 +37,6 @@ from collections.abc import Iterator
 
 from topolint.lint.context import Context
 from topolint.lint.findings import Fact
-from topolint.lint.graph import Connection
 from topolint.lint.model import Socket
 
 NAME = "undeclared-contract"
@@ -45,29 +44,12 @@ CODE = "TL702"
 SEVERITY = "warning"
 
 
-#: Socket types whose two directions are independent: either may carry nothing.
-ONE_WAY_CAPABLE = frozenset({"pair", "dealer", "router"})
-
-
-def carries_nothing(c: Connection) -> bool:
-    """A direction of a PAIR or DEALER/ROUTER channel that declares only the other one.
-
-    When neither end declares this direction (the sender no `sends:`, the receiver no
-    `receives:`) but one of them declares the opposite one, the channel is one-way and this
-    direction carries nothing: no contract and no size are needed for it.  REQ/REP always
-    answer, so they are never one-way."""
-    ss, rs = c.sender_socket, c.receiver_socket
-    if ss is None or rs is None or ss.type not in ONE_WAY_CAPABLE or rs.type not in ONE_WAY_CAPABLE:
-        return False
-    return not (ss.sends or rs.receives) and bool(ss.receives or rs.sends)
-
-
 def check(ctx: Context) -> Iterator[Fact]:
     topo = ctx.topology
     # (socket id, key) -> (socket, peer ids, peer owners)
     missing: dict[tuple[str, str], tuple[Socket, set[str], set[str]]] = {}
     for c in ctx.wiring.connections:
-        if c.unresolved or c.mismatch or c.control or carries_nothing(c):
+        if c.unresolved or c.mismatch or c.control or c.carries_nothing:
             continue
         ss, rs = c.sender_socket, c.receiver_socket
         assert ss is not None and rs is not None

@@ -29,6 +29,7 @@ import networkx as nx
 
 from topolint.lint.findings import Path
 from topolint.lint.model import COMPATIBLE, Endpoint, Process, Socket, Topology
+from topolint.lint.sockets import ONE_WAY_CAPABLE
 
 #: Replicas multiply: two processes of 100,000 replicas wired all-to-all are 10^10
 #: connections.  Past these sizes (several times a 30,000-process job) the wiring is refused
@@ -123,6 +124,20 @@ class Connection:
     def data(self) -> bool:
         """A resolved, well-typed, forward data connection."""
         return not (self.reply or self.mismatch or self.unresolved) and not self.control
+
+    @property
+    def carries_nothing(self) -> bool:
+        """A direction of a PAIR or DEALER/ROUTER channel that declares only the other one.
+
+        When neither end declares this direction (the sender no ``sends:``, the receiver no
+        ``receives:``) but one of them declares the opposite one, the channel is one-way and
+        this direction carries nothing: no contract and no size are needed for it."""
+        ss, rs = self.sender_socket, self.receiver_socket
+        if ss is None or rs is None:
+            return False
+        if ss.type not in ONE_WAY_CAPABLE or rs.type not in ONE_WAY_CAPABLE:
+            return False
+        return not (ss.sends or rs.receives) and bool(ss.receives or rs.sends)
 
 
 @dataclass

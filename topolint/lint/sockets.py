@@ -40,3 +40,6 @@ COMPATIBLE: dict[str, frozenset[str]] = {
 BLOCKING = frozenset({"push", "pair", "dealer", "req", "rep"})
 #: Socket types that may silently drop messages when a peer's queue is full.
 LOSSY = frozenset({"pub", "xpub", "router"})
+#: Socket types whose two directions are independent: either may carry nothing (REQ/REP
+#: always answer, so they are never one-way).
+ONE_WAY_CAPABLE = frozenset({"pair", "dealer", "router"})
