@@ -1086,23 +1086,7 @@ class Child:
             time.sleep(0.02)
             self.snapshot()
         self.set_phase("draining")
-        idle = float(self.settings.drain_idle)
-        poller = zmq.Poller()
-        for s in self.socks:
-            if s.receives:
-                poller.register(s.z, zmq.POLLIN)
-        by_z = {s.z: s for s in self.socks}
-        last = time.monotonic()
-        while time.monotonic() - last < idle:
-            for z, _ in poller.poll(20):
-                s = by_z[z]
-                while True:
-                    msg = self.recv_one(s)
-                    if msg is None:
-                        break
-                    self.handle(s, msg, drain=True)
-                    last = time.monotonic()
-            self.snapshot()
+        self.drain_until_quiet([s for s in self.socks if s.receives])
         self.set_phase("drained")
         self.idle()
 
@@ -1112,25 +1096,28 @@ class Child:
         ``drained-end`` and wait to be stopped.  So a socket that cannot drop shows no
         loss: what was in flight when the run ended has arrived."""
         self.set_phase("draining-end")
+        self.drain_until_quiet(
+            [s for s in self.socks if s.receives or s.ztype in ("router", "xpub")]
+        )
+        self.set_phase("drained-end")
+        self.idle()
+
+    def drain_until_quiet(self, socks: list[Sock]) -> None:
+        """Read everything queued on ``socks`` (recorded as drained, not processed) until
+        nothing has come for ``drain_idle`` seconds, reporting as it goes."""
         idle = float(self.settings.drain_idle)
         poller = zmq.Poller()
-        for s in self.socks:
-            if s.receives or s.ztype in ("router", "xpub"):
-                poller.register(s.z, zmq.POLLIN)
-        by_z = {s.z: s for s in self.socks}
+        for s in socks:
+            poller.register(s.z, zmq.POLLIN)
+        by_z = {s.z: s for s in socks}
         last = time.monotonic()
         while time.monotonic() - last < idle:
             for z, _ in poller.poll(20):
                 s = by_z[z]
-                while True:
-                    msg = self.recv_one(s)
-                    if msg is None:
-                        break
+                while (msg := self.recv_one(s)) is not None:
                     self.handle(s, msg, drain=True)
                     last = time.monotonic()
             self.snapshot()
-        self.set_phase("drained-end")
-        self.idle()
 
     def idle(self) -> None:
         """Do nothing but report until stopped."""
