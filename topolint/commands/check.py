@@ -41,15 +41,10 @@ class Baseline:
     def read(cls, path: Path) -> Baseline:
         """Read a baseline: a regular JSON file of bounded size, in the shape :meth:`write`
         writes; anything else is an :class:`InputError` naming the file (and the entry)."""
-        from topolint.lint.loader import MAX_FILE_BYTES, ReadRefused, decode_text, read_bounded
+        from topolint.lint.loader import read_text
 
         source = str(path)
-        try:
-            raw = read_bounded(path, MAX_FILE_BYTES)
-        except ReadRefused as e:
-            reason = str(e).removeprefix("cannot read file: ")
-            raise InputError(f"cannot read baseline: {reason}", source) from None
-        text = decode_text(raw, source)
+        text = read_text(path, source, what="baseline")
         bad = "not a topolint baseline file"
         try:
             data = json.loads(text)

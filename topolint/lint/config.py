@@ -169,16 +169,11 @@ def _validate(values: Any, source: str, doc: Any = None, text: str | None = None
 
 def load_config(path: Path) -> Config:
     """Load one configuration file (``pyproject.toml`` reads ``[tool.topolint]``)."""
-    from topolint.lint.loader import ReadRefused, decode_text, load_text, read_bounded
+    from topolint.lint.loader import load_text, read_text
 
     source = str(path)
-    try:
-        raw = read_bounded(path, MAX_CONFIG_BYTES)
-    except ReadRefused as e:
-        reason = str(e).removeprefix("cannot read file: ")
-        raise InputError(f"cannot read configuration: {reason}", source) from None
+    text = read_text(path, source, limit=MAX_CONFIG_BYTES, what="configuration")
     if path.name.endswith(".toml"):
-        text = decode_text(raw, source)
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -203,7 +198,6 @@ def load_config(path: Path) -> Config:
         if values is None:
             return Config(source, {})
         return Config(source, _validate(values, source, text=text), text=text)
-    text = decode_text(raw, source)
     if not text.strip():  # an empty .topolint.yaml is an empty configuration
         return Config(source, {})
     doc = load_text(text, source, "yaml")

@@ -453,13 +453,22 @@ def _file_kind(mode: int) -> str:
     return "a special file"
 
 
-def read_text(path: FsPath, display: str) -> str:
-    """Read a file as UTF-8 text, as an :class:`InputError` on any failure."""
+def read_text(
+    path: FsPath, display: str, *, limit: int = MAX_FILE_BYTES, what: str | None = None
+) -> str:
+    """Read a file as text (:func:`read_bounded`, :func:`decode_text`), as an
+    :class:`InputError` on any failure.
+
+    ``what`` names a file that is not a topology in the message (``cannot read
+    configuration: …``); a topology's own messages say what was expected of it.
+    """
     try:
-        raw = read_bounded(path, MAX_FILE_BYTES)
+        raw = read_bounded(path, limit)
     except ReadRefused as e:
         message = str(e)
-        if message in ("is a directory", "not a regular file (a directory)"):
+        if what is not None:
+            message = f"cannot read {what}: {message.removeprefix('cannot read file: ')}"
+        elif message in ("is a directory", "not a regular file (a directory)"):
             message = "is a directory, expected a topology file"
         raise InputError(message, display) from None
     return decode_text(raw, display)
