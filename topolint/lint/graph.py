@@ -366,13 +366,13 @@ class _Wiring:
                 if len(group) > 1 or any(b.process.replicas > 1 for b in group):
                     self.tg.conflicts.append(group)
 
-    def matches(self, p: Process, e: Endpoint) -> list[Bind]:
+    def matches(self, p: Process, s: Socket, e: Endpoint) -> list[Bind]:
         if e.kind == "inproc":
             return self.inproc.get((p.name, e.address or ""), [])
         if e.kind == "ipc":
             return self.ipc.get((p.host, e.address or ""), [])
         if self.topo.source_format == "fairmq":
-            return self.fairmq_matches(p, e)
+            return self.fairmq_matches(p, s, e)
         host = _target_host(e, p)
         out = []
         for b in self.tcp.get((e.kind, e.port or ""), []):
@@ -387,7 +387,7 @@ class _Wiring:
                 out.append(b)
         return out
 
-    def fairmq_matches(self, p: Process, e: Endpoint) -> list[Bind]:
+    def fairmq_matches(self, p: Process, s: Socket, e: Endpoint) -> list[Bind]:
         """FairMQ has no host field: ``tcp://HOST:PORT`` meets a bind on PORT by whichever
         device binds it (a bind on another explicit address excepted).  In a catalogue,
         where setups reuse ports, a connect meets the binds it can work with (compatible
@@ -403,7 +403,6 @@ class _Wiring:
             )
         ]
         if self.topo.catalogue and len(binds) > 1:
-            s = next(x for x in p.sockets.values() if e in x.connects)
             fitting = [
                 b
                 for b in binds
@@ -424,7 +423,7 @@ class _Wiring:
             bind_e = target.binds[0] if target.binds else None
             self.connect(p, s, tp, target, e, bind_e)
             return
-        found = self.matches(p, e)
+        found = self.matches(p, s, e)
         if not found:
             self.unresolved(p, s, e)
             return
